@@ -1,0 +1,1 @@
+"""Helpers shared by several mlpipes packages. Not public API."""

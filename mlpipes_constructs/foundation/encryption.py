@@ -1,0 +1,168 @@
+"""The platform's customer-managed KMS key."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from mlpipes_constructs._internal.validation import Problems, is_unresolved
+
+_ALIAS = re.compile(r"(alias/)?[A-Za-z0-9/_-]{1,250}")
+
+#: What an AWS service principal may do with the key: encrypt and decrypt data keys only.
+SERVICE_KEY_ACTIONS: tuple[str, ...] = (
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+)
+
+
+class PlatformKey(Construct):
+    """A customer-managed KMS key with rotation, shared by the platform's data stores.
+
+    The key policy enables IAM policies in this account (so roles get access through
+    ``grant_*`` and :class:`SageMakerJobRole`, which is how S3 and SageMaker use the key on a
+    caller's behalf) and lets CloudWatch Logs encrypt this account's log groups in this region.
+    More AWS services that encrypt with the key under their own service principal (EventBridge,
+    SNS, CloudWatch alarms) are added with :meth:`allow_service`.
+
+    Args:
+        key: an existing key to use instead of creating one. Its policy is left untouched:
+            make sure it already allows CloudWatch Logs and the services you add.
+            Default: a new key with rotation enabled.
+        alias: alias of the new key, without the ``alias/`` prefix. Default: no alias.
+        description: description of the new key. Default: "mlpipes platform key".
+        rotation_period: how often the new key rotates, 90 to 2560 days. Default: 365 days.
+        pending_window: waiting period before a scheduled deletion of the new key takes effect,
+            7 to 30 days. Default: 30 days.
+        removal_policy: what happens to the new key when it leaves the stack.
+            Default: ``RemovalPolicy.RETAIN`` (data encrypted with it stays readable).
+        allow_cloudwatch_logs: let CloudWatch Logs encrypt log groups of this account and
+            region with the new key. Default: True.
+        service_principals: further service principals (e.g. ``"events.amazonaws.com"``)
+            allowed to encrypt and decrypt with the new key. Default: none.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        key: kms.IKey | None = None,
+        alias: str | None = None,
+        description: str = "mlpipes platform key",
+        rotation_period: Duration | None = None,
+        pending_window: Duration | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        allow_cloudwatch_logs: bool = True,
+        service_principals: Sequence[str] = (),
+    ) -> None:
+        super().__init__(scope, construct_id)
+        problems = Problems(self.node.path)
+        if key is not None:
+            for name, value in (
+                ("alias", alias),
+                ("rotation_period", rotation_period),
+                ("pending_window", pending_window),
+            ):
+                if value is not None:
+                    problems.conflict("key", name, f"'{name}' only applies to a new key")
+            if service_principals:
+                problems.conflict(
+                    "key", "service_principals", "the policy of an existing key is not changed"
+                )
+        if rotation_period is not None and not is_unresolved(rotation_period.to_days()):
+            days = rotation_period.to_days()
+            problems.require(
+                90 <= days <= 2560, f"rotation_period {days} days must be from 90 to 2560 days"
+            )
+        if pending_window is not None:
+            days = pending_window.to_days()
+            problems.require(7 <= days <= 30, f"pending_window {days} days must be from 7 to 30")
+        if alias is not None and not is_unresolved(alias):
+            problems.require(
+                _ALIAS.fullmatch(alias) is not None and not alias.startswith(("aws", "alias/aws")),
+                f"alias '{alias}' must use only letters, digits, '/', '_' and '-' (up to 250) "
+                "and must not start with 'aws'",
+            )
+        problems.raise_if_any()
+
+        self.owns_key = key is None
+        if key is not None:
+            self.key: kms.IKey = key
+            return
+        new_key = kms.Key(
+            self,
+            "Resource",
+            description=description,
+            enable_key_rotation=True,
+            rotation_period=rotation_period or Duration.days(365),
+            pending_window=pending_window or Duration.days(30),
+            removal_policy=removal_policy,
+        )
+        if alias is not None:
+            new_key.add_alias(alias if alias.startswith("alias/") else f"alias/{alias}")
+        self.key = new_key
+        if allow_cloudwatch_logs:
+            self._allow_cloudwatch_logs(new_key)
+        for service in service_principals:
+            self.allow_service(service)
+
+    @property
+    def key_arn(self) -> str:
+        return self.key.key_arn
+
+    def allow_service(self, service_principal: str) -> None:
+        """Let an AWS service principal encrypt and decrypt with the key, in this account.
+
+        Does nothing for an existing key passed as ``key`` (its policy is not ours to change).
+        """
+        if not self.owns_key:
+            return
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=f"AllowService{_sid_suffix(service_principal)}",
+                principals=[iam.ServicePrincipal(service_principal)],
+                actions=list(SERVICE_KEY_ACTIONS),
+                resources=["*"],  # in a key policy, "*" means this key
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            )
+        )
+
+    def grant_encrypt_decrypt(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Grant using the key for data keys, with explicit actions (no ``kms:*`` patterns)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(SERVICE_KEY_ACTIONS), resource_arns=[self.key.key_arn]
+        )
+
+    def _allow_cloudwatch_logs(self, key: kms.Key) -> None:
+        stack = Stack.of(self)
+        log_group_arns = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name="*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogs",
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                actions=list(SERVICE_KEY_ACTIONS),
+                resources=["*"],  # in a key policy, "*" means this key
+                conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_group_arns}},
+            )
+        )
+
+
+def _sid_suffix(service_principal: str) -> str:
+    """``events.amazonaws.com`` -> ``Events``: a statement id part from a service principal."""
+    return "".join(part.capitalize() for part in service_principal.split(".")[0].split("-"))

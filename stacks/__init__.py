@@ -1,0 +1,17 @@
+"""The deployable stacks of the bundled mlpipes app."""
+
+from stacks.base import MlpipesStack
+from stacks.catalog import STACK_CATALOG, StackEntry, add_compliance_checks, build_app
+from stacks.config import AppConfig, default_environment
+from stacks.foundation_stack import FoundationStack
+
+__all__ = [
+    "STACK_CATALOG",
+    "AppConfig",
+    "FoundationStack",
+    "MlpipesStack",
+    "StackEntry",
+    "add_compliance_checks",
+    "build_app",
+    "default_environment",
+]
