@@ -120,7 +120,7 @@ class SageMakerJobRole(Construct):
             description="Execution role of mlpipes SageMaker jobs",
             assumed_by=iam.ServicePrincipal(
                 "sagemaker.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
             ),
         )
         # A customer-managed policy rather than an inline one: it can be reviewed, versioned

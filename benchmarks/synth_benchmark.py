@@ -1,0 +1,108 @@
+"""Synthesis benchmark: how much the bundled app costs over an empty CDK app, and how close each
+stack's template is to CloudFormation's limits.
+
+Run with ``make benchmark`` (or ``.venv/bin/python benchmarks/synth_benchmark.py --runs 5``).
+Each synthesis is a fresh Python process, as ``cdk synth`` runs the app, so import and jsii
+start-up costs are included. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from stacks.catalog import STACK_CATALOG  # noqa: E402
+from stacks.config import cdk_json_context  # noqa: E402
+
+#: CloudFormation quotas: template body uploaded through S3, and resources per stack.
+MAX_TEMPLATE_BYTES = 1_000_000
+MAX_RESOURCES = 500
+
+EMPTY_APP = """
+import aws_cdk as cdk
+app = cdk.App()
+cdk.Stack(app, "Empty")
+app.synth()
+"""
+
+
+def _environment(outdir: str, *, cloudformation_validation: bool) -> dict[str, str]:
+    context = {**cdk_json_context(), "mlpipes:stacks": [entry.key for entry in STACK_CATALOG]}
+    return {
+        **os.environ,
+        "CDK_OUTDIR": outdir,
+        # What the CDK CLI hands the app: cdk.json context, here with every stack enabled.
+        "CDK_CONTEXT_JSON": json.dumps(context),
+        "CDK_VALIDATION": "true" if cloudformation_validation else "false",
+    }
+
+
+def time_synth(
+    command: list[str], runs: int, *, cloudformation_validation: bool = False
+) -> tuple[float, Path]:
+    """Median wall time of ``runs`` syntheses; returns it with the last output directory."""
+    timings = []
+    outdir = Path(tempfile.mkdtemp(prefix="mlpipes-bench-"))
+    for _ in range(runs):
+        outdir = Path(tempfile.mkdtemp(prefix="mlpipes-bench-"))
+        env = _environment(str(outdir), cloudformation_validation=cloudformation_validation)
+        started = time.perf_counter()
+        subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings), outdir
+
+
+def template_figures(outdir: Path) -> list[tuple[str, int, int]]:
+    """(stack, template bytes, resource count) for every template in a cloud assembly."""
+    figures = []
+    for path in sorted(outdir.glob("*.template.json")):
+        template = json.loads(path.read_text(encoding="utf-8"))
+        figures.append(
+            (
+                path.name.removesuffix(".template.json"),
+                path.stat().st_size,
+                len(template.get("Resources", {})),
+            )
+        )
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5, help="syntheses per app (default 5)")
+    args = parser.parse_args()
+
+    empty, _ = time_synth([sys.executable, "-c", EMPTY_APP], args.runs)
+    full, outdir = time_synth([sys.executable, "app.py"], args.runs)
+    validated, _ = time_synth([sys.executable, "app.py"], args.runs, cloudformation_validation=True)
+    print(f"synthesis, median of {args.runs} runs, a fresh process each:")
+    rows = [
+        ("empty CDK app", empty),
+        ("bundled app, cdk-nag packs on", full),
+        ("  + CDK's CloudFormation validation", validated),
+    ]
+    for label, seconds in rows:
+        print(f"  {label:<38}{seconds:6.2f} s  ({seconds / empty:5.2f}x the empty app)")
+    print("  (`cdk synth` runs the last configuration)")
+    print()
+    print(f"{'stack':<28}{'template bytes':>16}{'% of 1 MB':>11}{'resources':>11}{'% of 500':>10}")
+    for name, size, resources in template_figures(outdir):
+        print(
+            f"{name:<28}{size:>16,}{100 * size / MAX_TEMPLATE_BYTES:>10.1f}%"
+            f"{resources:>11}{100 * resources / MAX_RESOURCES:>9.1f}%"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_kms as kms
+from aws_cdk.assertions import Match, Template
+
+from mlpipes_constructs._internal.validation import PropsValidationError
+from mlpipes_constructs.foundation import PlatformKey
+
+
+def test_new_key_rotates_is_retained_and_lets_cloudwatch_logs_encrypt(stack: cdk.Stack) -> None:
+    PlatformKey(stack, "Key", alias="ml/platform", service_principals=["events.amazonaws.com"])
+    template = Template.from_stack(stack)
+    template.has_resource(
+        "AWS::KMS::Key",
+        {
+            "Properties": {
+                "EnableKeyRotation": True,
+                "RotationPeriodInDays": 365,
+                "PendingWindowInDays": 30,
+            },
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+        },
+    )
+    template.has_resource_properties(
+        "AWS::KMS::Key",
+        {
+            "KeyPolicy": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Sid": "AllowCloudWatchLogs",
+                                "Principal": {"Service": "logs.us-east-1.amazonaws.com"},
+                                "Condition": {
+                                    "ArnLike": {
+                                        "kms:EncryptionContext:aws:logs:arn": (
+                                            "arn:aws:logs:us-east-1:123456789012:log-group:*"
+                                        )
+                                    }
+                                },
+                            }
+                        ),
+                        Match.object_like(
+                            {
+                                "Sid": "AllowServiceEvents",
+                                "Principal": {"Service": "events.amazonaws.com"},
+                                "Condition": {
+                                    "StringEquals": {"aws:SourceAccount": "123456789012"}
+                                },
+                            }
+                        ),
+                    ]
+                )
+            }
+        },
+    )
+    template.has_resource_properties("AWS::KMS::Alias", {"AliasName": "alias/ml/platform"})
+
+
+def test_service_statements_never_allow_key_administration(stack: cdk.Stack) -> None:
+    PlatformKey(stack, "Key")
+    statements = Template.from_stack(stack).find_resources("AWS::KMS::Key")
+    (key,) = statements.values()
+    for statement in key["Properties"]["KeyPolicy"]["Statement"]:
+        if "Service" in statement["Principal"]:
+            assert all(not action.endswith("*") for action in statement["Action"])
+            assert "kms:ScheduleKeyDeletion" not in statement["Action"]
+
+
+def test_existing_key_is_used_as_is(stack: cdk.Stack) -> None:
+    existing = kms.Key.from_key_arn(
+        stack,
+        "Existing",
+        "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    )
+    platform_key = PlatformKey(stack, "Key", key=existing)
+    assert platform_key.key is existing
+    assert not platform_key.owns_key
+    Template.from_stack(stack).resource_count_is("AWS::KMS::Key", 0)
+
+
+def test_existing_key_conflicts_with_new_key_settings(stack: cdk.Stack) -> None:
+    existing = kms.Key.from_key_arn(
+        stack,
+        "Existing",
+        "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    )
+    with pytest.raises(PropsValidationError) as error:
+        PlatformKey(stack, "Key", key=existing, alias="x", service_principals=["sns.amazonaws.com"])
+    assert error.value.problems == [
+        "'key' and 'alias' cannot be used together: 'alias' only applies to a new key",
+        "'key' and 'service_principals' cannot be used together: the policy of an existing key "
+        "is not changed",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        (
+            {"rotation_period": cdk.Duration.days(30)},
+            "rotation_period 30 days must be from 90 to 2560 days",
+        ),
+        ({"pending_window": cdk.Duration.days(3)}, "pending_window 3 days must be from 7 to 30"),
+        ({"alias": "aws/mine"}, "alias 'aws/mine' must use only letters"),
+        ({"alias": "bad alias!"}, "alias 'bad alias!' must use only letters"),
+    ],
+)
+def test_bad_props_are_rejected_with_the_prop_and_value(
+    stack: cdk.Stack, props: dict[str, object], message: str
+) -> None:
+    with pytest.raises(PropsValidationError, match=message.replace("(", r"\(")):
+        PlatformKey(stack, "Key", **props)
