@@ -15,7 +15,16 @@ _GENERAL = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16x
 _INTEL_6TH_GEN = (*_GENERAL, "24xlarge", "32xlarge")
 _INTEL_7TH_GEN = (*_GENERAL, "24xlarge", "48xlarge")
 _GRAVITON = ("medium", *_GENERAL)
-_NVIDIA_G = ("xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge", "48xlarge")
+_NVIDIA_G = (
+    "xlarge",
+    "2xlarge",
+    "4xlarge",
+    "8xlarge",
+    "12xlarge",
+    "16xlarge",
+    "24xlarge",
+    "48xlarge",
+)
 
 #: Instance family (e.g. ``ml.m5``) -> sizes SageMaker offers in it.
 INSTANCE_FAMILIES: Mapping[str, tuple[str, ...]] = MappingProxyType(
@@ -44,8 +53,26 @@ INSTANCE_FAMILIES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "ml.c6gn": _GRAVITON,
         "ml.c7g": _GRAVITON,
         # Memory optimized
-        "ml.r5": ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge"),
-        "ml.r5d": ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge"),
+        "ml.r5": (
+            "large",
+            "xlarge",
+            "2xlarge",
+            "4xlarge",
+            "8xlarge",
+            "12xlarge",
+            "16xlarge",
+            "24xlarge",
+        ),
+        "ml.r5d": (
+            "large",
+            "xlarge",
+            "2xlarge",
+            "4xlarge",
+            "8xlarge",
+            "12xlarge",
+            "16xlarge",
+            "24xlarge",
+        ),
         "ml.r6i": _INTEL_6TH_GEN,
         "ml.r7i": _INTEL_7TH_GEN,
         "ml.r6g": _GRAVITON,

@@ -24,7 +24,9 @@ STEP_NAME_RULE = (
 PARAMETER_NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9]{0,63}")
 PARAMETER_NAME_RULE = "use 1-64 letters and digits, starting with a letter"
 LOCAL_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-LOCAL_NAME_RULE = "use 1-64 letters, digits, hyphens and underscores, starting with a letter or digit"
+LOCAL_NAME_RULE = (
+    "use 1-64 letters, digits, hyphens and underscores, starting with a letter or digit"
+)
 RESOURCE_NAME_PATTERN = re.compile(r"[A-Za-z0-9](-*[A-Za-z0-9]){0,62}")
 RESOURCE_NAME_RULE = (
     "use 1-63 letters, digits and hyphens, starting and ending with a letter or digit"

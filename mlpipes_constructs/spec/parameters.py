@@ -52,9 +52,7 @@ class Parameter(SpecObject):
         return cls(name=name, type=ParameterType.INTEGER, default=default, description=description)
 
     @classmethod
-    def float(
-        cls, name: str, default: builtins.float, description: str | None = None
-    ) -> Parameter:
+    def float(cls, name: str, default: builtins.float, description: str | None = None) -> Parameter:
         """A floating-point parameter."""
         return cls(name=name, type=ParameterType.FLOAT, default=default, description=description)
 

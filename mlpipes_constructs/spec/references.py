@@ -92,8 +92,10 @@ class ModelName(SpecObject):
     step: str
 
 
-StepReference: TypeAlias = StepOutput | ModelArtifacts | JsonValue | TrainingMetric | ModelName
-Reference: TypeAlias = ParameterRef | StepReference
+#: Any reference: to a parameter, or to something another step produces.
+Reference: TypeAlias = (
+    ParameterRef | StepOutput | ModelArtifacts | JsonValue | TrainingMetric | ModelName
+)
 
 
 @dataclass(frozen=True)

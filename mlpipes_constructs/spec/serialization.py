@@ -15,13 +15,13 @@ from collections.abc import Mapping
 from dataclasses import MISSING, Field, fields, is_dataclass
 from typing import Any, TypeAlias, Union, get_args, get_origin, get_type_hints
 
+# The steps module (and the references and conditions it uses) defines the tagged classes that
+# decoding finds by their ``kind``.
+from mlpipes_constructs.spec import steps as _steps  # noqa: F401
 from mlpipes_constructs.spec._base import SpecObject
 from mlpipes_constructs.spec.errors import SpecFormatError
 
-# Imported for their SpecObject subclasses, which decoding finds by their ``kind`` tag.
-from mlpipes_constructs.spec import conditions, references, steps  # noqa: F401  # isort: skip
-
-JsonData: TypeAlias = None | bool | int | float | str | list["JsonData"] | dict[str, "JsonData"]
+JsonData: TypeAlias = bool | int | float | str | list["JsonData"] | dict[str, "JsonData"] | None
 
 KIND_KEY = "kind"
 
@@ -130,7 +130,10 @@ def _decode_union(options: tuple[Any, ...], data: object, path: str) -> Any:
     elif isinstance(data, float):
         scalar_order = (float,)
     elif isinstance(data, str):
-        scalar_order = (str, *(o for o in options if isinstance(o, type) and issubclass(o, enum.Enum)))
+        scalar_order = (
+            str,
+            *(o for o in options if isinstance(o, type) and issubclass(o, enum.Enum)),
+        )
     elif data is None:
         scalar_order = (type(None),)
     else:
@@ -144,6 +147,9 @@ def _decode_union(options: tuple[Any, ...], data: object, path: str) -> Any:
     raise SpecFormatError(f"{path}: expected {_describe(options)}, got {data!r}")
 
 
+_SCALAR_DESCRIPTIONS = {str: "a string", int: "an integer", float: "a number", bool: "a boolean"}
+
+
 def _describe(options: tuple[Any, ...]) -> str:
     names = []
     for option in options:
@@ -154,8 +160,8 @@ def _describe(options: tuple[Any, ...]) -> str:
         elif isinstance(option, type) and issubclass(option, SpecObject):
             names.append(f"a {option.__name__} object")
         else:
-            names.append(getattr(option, "__name__", str(option)))
-    return ", ".join(names)
+            names.append(_SCALAR_DESCRIPTIONS.get(option, str(option)))
+    return " or ".join(names)
 
 
 def _decode_object(allowed: tuple[type, ...], data: dict[str, Any], path: str) -> SpecObject:
@@ -172,7 +178,8 @@ def _decode_object(allowed: tuple[type, ...], data: dict[str, Any], path: str) -
     missing = [
         field.name
         for field in fields(cls)
-        if field.name not in values and field.default is MISSING
+        if field.name not in values
+        and field.default is MISSING
         and field.default_factory is MISSING
     ]
     if missing:
@@ -192,12 +199,18 @@ def _object_class(allowed: tuple[type, ...], data: Mapping[str, Any], path: str)
         kind = data[KIND_KEY]
         if kind not in tagged:
             expected = ", ".join(sorted(tagged))
-            raise SpecFormatError(f"{path}.{KIND_KEY}: unknown kind {kind!r}; expected one of {expected}")
+            raise SpecFormatError(
+                f"{path}.{KIND_KEY}: unknown kind {kind!r}; expected one of {expected}"
+            )
         return tagged[kind]
-    untagged = [cls for cls in allowed if getattr(cls, KIND_KEY, None) is None and is_dataclass(cls)]
+    untagged = [
+        cls for cls in allowed if getattr(cls, KIND_KEY, None) is None and is_dataclass(cls)
+    ]
     if len(untagged) == 1 and not tagged:
         return untagged[0]
-    raise SpecFormatError(f"{path}: missing '{KIND_KEY}'; expected one of {', '.join(sorted(tagged))}")
+    raise SpecFormatError(
+        f"{path}: missing '{KIND_KEY}'; expected one of {', '.join(sorted(tagged))}"
+    )
 
 
 @functools.cache
@@ -211,6 +224,7 @@ def _spec_classes() -> list[type]:
     pending: list[type] = [SpecObject]
     while pending:
         cls = pending.pop()
+        subclass: type
         for subclass in cls.__subclasses__():
             if subclass not in found:
                 found.append(subclass)

@@ -212,7 +212,7 @@ class TrainingJobSettings(SpecObject):
 
 
 @dataclass(frozen=True, kw_only=True)
-class TrainingStep(Step, TrainingJobSettings):
+class TrainingStep(TrainingJobSettings, Step):
     """Train a model on SageMaker Training; other steps use it through ``ModelArtifacts``."""
 
     kind: ClassVar[str] = "training"
@@ -297,7 +297,7 @@ class TuningStrategy(enum.Enum):
 
 
 @dataclass(frozen=True, kw_only=True)
-class TuningStep(Step, TrainingJobSettings):
+class TuningStep(TrainingJobSettings, Step):
     """Tune hyperparameters on SageMaker Automatic Model Tuning.
 
     The training settings describe each training job; ``hyperparameters`` are the static ones.

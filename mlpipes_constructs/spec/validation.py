@@ -224,11 +224,12 @@ def _step_output_problems(where: str, reference: StepOutput, target: Step) -> It
 
 
 def _json_value_problems(where: str, reference: JsonValue, target: Step) -> Iterator[str]:
-    described = f"{where} refers to property file '{reference.property_file}' of step '{target.name}'"
+    described = (
+        f"{where} refers to property file '{reference.property_file}' of step '{target.name}'"
+    )
     if not isinstance(target, ProcessingStep):
         yield (
-            f"{described}, which is a {target.kind} step; "
-            "only processing steps have property files"
+            f"{described}, which is a {target.kind} step; only processing steps have property files"
         )
     elif reference.property_file not in {file.name for file in target.property_files}:
         names = _quoted(file.name for file in target.property_files)
@@ -240,9 +241,7 @@ def _json_value_problems(where: str, reference: JsonValue, target: Step) -> Iter
         )
 
 
-def _training_metric_problems(
-    where: str, reference: TrainingMetric, target: Step
-) -> Iterator[str]:
+def _training_metric_problems(where: str, reference: TrainingMetric, target: Step) -> Iterator[str]:
     described = f"{where} refers to metric '{reference.metric}' of step '{target.name}'"
     if not isinstance(target, TrainingStep):
         yield f"{described}, which is a {target.kind} step; expected a training step"
@@ -292,20 +291,26 @@ def _instance_type_problems(
     yield from problems
     if not isinstance(resolved, str) or is_instance_type(resolved):
         return
-    expected = f"is not a SageMaker instance type; expected e.g. '{suggest_instance_type(resolved)}'"
+    expected = (
+        f"is not a SageMaker instance type; expected e.g. '{suggest_instance_type(resolved)}'"
+    )
     if isinstance(value, ParameterRef):
-        yield f"{name} {where} refers to parameter '{value.name}' whose default '{resolved}' {expected}"
+        parameter = f"parameter '{value.name}'"
+        yield f"{name} {where} refers to {parameter} whose default '{resolved}' {expected}"
     else:
         yield f"{name} '{resolved}' {where} {expected}"
 
 
 def _positive_problems(name: str, value: object, where: str, context: _Context) -> Iterator[str]:
-    problems, resolved = _parameter_default(f"{name} {where}", value, ParameterType.INTEGER, context)
+    problems, resolved = _parameter_default(
+        f"{name} {where}", value, ParameterType.INTEGER, context
+    )
     yield from problems
     if not isinstance(resolved, int) or resolved >= 1:
         return
     if isinstance(value, ParameterRef):
-        yield f"{name} {where} refers to parameter '{value.name}' whose default {resolved} is below 1"
+        parameter = f"parameter '{value.name}'"
+        yield f"{name} {where} refers to {parameter} whose default {resolved} is below 1"
     else:
         yield f"{name} {where} must be at least 1, got {resolved}"
 
@@ -424,7 +429,10 @@ def _tuning_problems(step: Step, where: str, context: _Context) -> Iterator[str]
                 yield f"{described} has no values"
             continue
         if step.strategy is TuningStrategy.GRID:
-            yield f"{described} is a {parameter_range.kind} range; grid search takes categorical ranges only"
+            yield (
+                f"{described} is a {parameter_range.kind} range; "
+                "grid search takes categorical ranges only"
+            )
         low, high = parameter_range.min_value, parameter_range.max_value
         if low >= high:
             yield f"{described} has min_value {low} not below max_value {high}"

@@ -1,0 +1,225 @@
+"""The reference pipeline: a customer-review sentiment classifier.
+
+``Preprocess`` (scikit-learn image) hashes raw reviews into features and splits them;
+``Train`` fits the built-in XGBoost algorithm; ``Evaluate`` (XGBoost image, which can load the
+model) writes ``evaluation.json``; ``CheckAccuracy`` compares its accuracy with the
+``AccuracyThreshold`` parameter. Above it, ``RegisterModel`` adds the model to the registry
+(pending manual approval by default) and ``CreateModel`` + ``BatchTransform`` score the test
+split; below it, ``AccuracyTooLow`` fails the execution with the measured accuracy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlpipes_constructs._internal.aws_images import (
+    SKLEARN_REPOSITORY,
+    XGBOOST_REPOSITORY,
+    framework_image_uri,
+)
+from mlpipes_constructs.spec import (
+    ApprovalStatus,
+    Comparison,
+    ComparisonOperator,
+    ConditionStep,
+    CreateModelStep,
+    FailStep,
+    Join,
+    JsonValue,
+    ModelArtifacts,
+    ModelName,
+    Parameter,
+    ParameterRef,
+    Pipeline,
+    ProcessingInput,
+    ProcessingOutput,
+    ProcessingStep,
+    PropertyFile,
+    RegisterModelStep,
+    SplitType,
+    StepOutput,
+    TrainingChannel,
+    TrainingStep,
+    TransformStep,
+)
+
+SKLEARN_IMAGE_TAG = "1.2-1-cpu-py3"
+XGBOOST_IMAGE_TAG = "1.7-1"
+#: Directory of the job scripts, relative to this package (the pipeline's base directory).
+SCRIPTS_DIRECTORY = "scripts"
+PACKAGE_DIRECTORY = Path(__file__).parent
+
+#: Where the evaluation report holds the accuracy the gate compares.
+ACCURACY_JSON_PATH = "metrics.accuracy.value"
+#: Hyperparameters of the built-in XGBoost algorithm (passed as strings, as SageMaker does).
+XGBOOST_HYPERPARAMETERS = {
+    "objective": "binary:logistic",
+    "eval_metric": "auc",
+    "num_round": "60",
+    "max_depth": "4",
+    "eta": "0.3",
+    "min_child_weight": "1",
+    "subsample": "0.9",
+    "seed": "42",
+}
+
+_PROCESSING = "/opt/ml/processing"
+_CSV = "text/csv"
+
+
+def reference_pipeline(
+    region: str = "us-east-1",
+    *,
+    input_data_uri: str,
+    name: str = "mlpipes-review-classifier",
+    model_package_group_name: str = "mlpipes-review-classifier",
+    accuracy_threshold: float = 0.7,
+    instance_type: str = "ml.m5.xlarge",
+) -> Pipeline:
+    """The reference review-classifier pipeline, with AWS images for ``region``.
+
+    Args:
+        region: AWS region whose SageMaker scikit-learn and XGBoost images the jobs use.
+            Default: ``us-east-1``.
+        input_data_uri: S3 location of the raw reviews: CSV files with the columns
+            ``review_text`` and ``star_rating`` (see :mod:`.sample_data`). It becomes the
+            default of the ``InputDataUri`` parameter.
+        name: Pipeline name. Default: ``mlpipes-review-classifier``.
+        model_package_group_name: Model registry group. Default: ``mlpipes-review-classifier``.
+        accuracy_threshold: Default of the ``AccuracyThreshold`` parameter: the least test
+            accuracy a model needs to be registered. Default: 0.7.
+        instance_type: Default of the ``ProcessingInstanceType`` and ``TrainingInstanceType``
+            parameters, and the transform instance type. Default: ``ml.m5.xlarge``.
+
+    Raises:
+        ValueError: ``region`` has no known SageMaker framework image registry.
+    """
+    sklearn_image = framework_image_uri(SKLEARN_REPOSITORY, SKLEARN_IMAGE_TAG, region)
+    xgboost_image = framework_image_uri(XGBOOST_REPOSITORY, XGBOOST_IMAGE_TAG, region)
+    accuracy = JsonValue("Evaluate", "EvaluationReport", ACCURACY_JSON_PATH)
+    threshold = ParameterRef("AccuracyThreshold")
+
+    return Pipeline(
+        name=name,
+        description="Classifies customer reviews as positive (4 stars or more) or not.",
+        base_directory=str(PACKAGE_DIRECTORY),
+        parameters=(
+            Parameter.string("InputDataUri", input_data_uri, "S3 location of the raw reviews"),
+            Parameter.string("ProcessingInstanceType", instance_type),
+            Parameter.string("TrainingInstanceType", instance_type),
+            Parameter.float(
+                "AccuracyThreshold", accuracy_threshold, "Least test accuracy to register"
+            ),
+            Parameter.string("ModelApprovalStatus", ApprovalStatus.PENDING_MANUAL_APPROVAL.value),
+        ),
+        steps=(
+            ProcessingStep(
+                name="Preprocess",
+                description="Hash review texts into features; split train/validation/test.",
+                image_uri=sklearn_image,
+                code=SCRIPTS_DIRECTORY,
+                entry_point="preprocess.py",
+                instance_type=ParameterRef("ProcessingInstanceType"),
+                inputs=(
+                    ProcessingInput(
+                        name="raw",
+                        source=ParameterRef("InputDataUri"),
+                        destination=f"{_PROCESSING}/input/raw",
+                    ),
+                ),
+                outputs=tuple(
+                    ProcessingOutput(name=split, source=f"{_PROCESSING}/output/{split}")
+                    for split in ("train", "validation", "test", "transform")
+                ),
+            ),
+            TrainingStep(
+                name="Train",
+                description="Train a binary classifier with the built-in XGBoost algorithm.",
+                image_uri=xgboost_image,
+                instance_type=ParameterRef("TrainingInstanceType"),
+                hyperparameters=XGBOOST_HYPERPARAMETERS,
+                channels=(
+                    TrainingChannel(
+                        name="train",
+                        source=StepOutput("Preprocess", "train"),
+                        content_type=_CSV,
+                    ),
+                    TrainingChannel(
+                        name="validation",
+                        source=StepOutput("Preprocess", "validation"),
+                        content_type=_CSV,
+                    ),
+                ),
+            ),
+            ProcessingStep(
+                name="Evaluate",
+                description="Score the model on the test split; write evaluation.json.",
+                # The XGBoost image, because loading the model needs the xgboost library.
+                image_uri=xgboost_image,
+                code=SCRIPTS_DIRECTORY,
+                entry_point="evaluate.py",
+                instance_type=ParameterRef("ProcessingInstanceType"),
+                inputs=(
+                    ProcessingInput(
+                        name="model",
+                        source=ModelArtifacts("Train"),
+                        destination=f"{_PROCESSING}/input/model",
+                    ),
+                    ProcessingInput(
+                        name="test",
+                        source=StepOutput("Preprocess", "test"),
+                        destination=f"{_PROCESSING}/input/test",
+                    ),
+                ),
+                outputs=(
+                    ProcessingOutput(name="evaluation", source=f"{_PROCESSING}/output/evaluation"),
+                ),
+                property_files=(
+                    PropertyFile(
+                        name="EvaluationReport",
+                        output_name="evaluation",
+                        path="evaluation.json",
+                    ),
+                ),
+            ),
+            ConditionStep(
+                name="CheckAccuracy",
+                description="Register and use the model only if it is accurate enough.",
+                condition=Comparison(accuracy, ComparisonOperator.GREATER_THAN_OR_EQUAL, threshold),
+                if_steps=("RegisterModel", "CreateModel"),
+                else_steps=("AccuracyTooLow",),
+            ),
+            RegisterModelStep(
+                name="RegisterModel",
+                model=ModelArtifacts("Train"),
+                model_package_group_name=model_package_group_name,
+                image_uri=xgboost_image,
+                content_types=(_CSV,),
+                response_types=(_CSV,),
+                inference_instance_types=("ml.m5.large", "ml.m5.xlarge"),
+                transform_instance_types=(instance_type,),
+                approval_status=ParameterRef("ModelApprovalStatus"),
+                metrics_report=StepOutput("Evaluate", "evaluation", path="evaluation.json"),
+            ),
+            CreateModelStep(
+                name="CreateModel",
+                model=ModelArtifacts("Train"),
+                image_uri=xgboost_image,
+            ),
+            TransformStep(
+                name="BatchTransform",
+                description="Score the test split's features with the new model.",
+                model=ModelName("CreateModel"),
+                input_data=StepOutput("Preprocess", "transform"),
+                content_type=_CSV,
+                split_type=SplitType.LINE,
+                instance_type=instance_type,
+            ),
+            FailStep(
+                name="AccuracyTooLow",
+                error_message=Join(
+                    ("Model accuracy ", accuracy, " is below the threshold ", threshold, ".")
+                ),
+            ),
+        ),
+    )

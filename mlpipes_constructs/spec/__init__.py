@@ -1,0 +1,138 @@
+"""The orchestrator-neutral pipeline spec: parameters, steps, references and validation.
+
+A :class:`Pipeline` is validated when constructed and round-trips through JSON
+(:meth:`Pipeline.to_json` / :meth:`Pipeline.from_json`). The orchestrator compilers read it
+with the graph helpers (:func:`step_dependencies`, :func:`topological_order`) and receive the
+S3 locations of the code that :func:`local_code_paths` lists.
+"""
+
+from mlpipes_constructs.spec.conditions import (
+    And,
+    Comparison,
+    ComparisonOperator,
+    Condition,
+    Not,
+    Operand,
+    Or,
+)
+from mlpipes_constructs.spec.errors import SpecFormatError, SpecValidationError
+from mlpipes_constructs.spec.graph import (
+    find_cycle,
+    references,
+    step_dependencies,
+    topological_order,
+)
+from mlpipes_constructs.spec.instance_types import (
+    INSTANCE_TYPES,
+    is_instance_type,
+    suggest_instance_type,
+)
+from mlpipes_constructs.spec.local_code import local_code_paths
+from mlpipes_constructs.spec.naming import is_parameter_name, is_step_name
+from mlpipes_constructs.spec.parameters import Parameter, ParameterType, ParameterValue
+from mlpipes_constructs.spec.pipeline import SCHEMA_VERSION, Pipeline
+from mlpipes_constructs.spec.references import (
+    Join,
+    JsonValue,
+    ModelArtifacts,
+    ModelName,
+    ParameterRef,
+    Reference,
+    S3Destination,
+    S3Source,
+    StepOutput,
+    TrainingMetric,
+    read_json_path,
+)
+from mlpipes_constructs.spec.steps import (
+    ApprovalStatus,
+    CategoricalRange,
+    ConditionStep,
+    ContinuousRange,
+    CreateModelStep,
+    EndpointStep,
+    FailStep,
+    HyperparameterValue,
+    IntegerRange,
+    MetricDefinition,
+    ObjectiveType,
+    ParameterRange,
+    ProcessingInput,
+    ProcessingOutput,
+    ProcessingStep,
+    PropertyFile,
+    RegisterModelStep,
+    ScalingType,
+    SplitType,
+    Step,
+    TrainingChannel,
+    TrainingJobSettings,
+    TrainingStep,
+    TransformStep,
+    TuningStep,
+    TuningStrategy,
+)
+
+__all__ = [
+    "INSTANCE_TYPES",
+    "SCHEMA_VERSION",
+    "And",
+    "ApprovalStatus",
+    "CategoricalRange",
+    "Comparison",
+    "ComparisonOperator",
+    "Condition",
+    "ConditionStep",
+    "ContinuousRange",
+    "CreateModelStep",
+    "EndpointStep",
+    "FailStep",
+    "HyperparameterValue",
+    "IntegerRange",
+    "Join",
+    "JsonValue",
+    "MetricDefinition",
+    "ModelArtifacts",
+    "ModelName",
+    "Not",
+    "ObjectiveType",
+    "Operand",
+    "Or",
+    "Parameter",
+    "ParameterRange",
+    "ParameterRef",
+    "ParameterType",
+    "ParameterValue",
+    "Pipeline",
+    "ProcessingInput",
+    "ProcessingOutput",
+    "ProcessingStep",
+    "PropertyFile",
+    "Reference",
+    "RegisterModelStep",
+    "S3Destination",
+    "S3Source",
+    "ScalingType",
+    "SpecFormatError",
+    "SpecValidationError",
+    "SplitType",
+    "Step",
+    "StepOutput",
+    "TrainingChannel",
+    "TrainingJobSettings",
+    "TrainingMetric",
+    "TrainingStep",
+    "TransformStep",
+    "TuningStep",
+    "TuningStrategy",
+    "find_cycle",
+    "is_instance_type",
+    "is_parameter_name",
+    "is_step_name",
+    "local_code_paths",
+    "read_json_path",
+    "references",
+    "step_dependencies",
+    "suggest_instance_type",
+    "topological_order",
+]
