@@ -17,8 +17,10 @@ def test_entrypoint_runs_the_script_from_the_archive_with_its_arguments(tmp_path
         archive.writestr("helpers.py", "GREETING = 'hello'\n")
         archive.writestr(
             "job.py",
-            "import sys\nfrom helpers import GREETING\n"
-            "if __name__ == '__main__':\n    print(GREETING, sys.argv[1:], sys.argv[0].endswith('job.py'))\n",
+            "import sys\n"
+            "from helpers import GREETING\n"
+            "if __name__ == '__main__':\n"
+            "    print(GREETING, sys.argv[1:], sys.argv[0].endswith('job.py'))\n",
         )
     command = processing_entrypoint("job.py", str(code_dir))
     command[0] = sys.executable
