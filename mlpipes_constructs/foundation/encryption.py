@@ -80,7 +80,7 @@ class PlatformKey(Construct):
                 problems.conflict(
                     "key", "service_principals", "the policy of an existing key is not changed"
                 )
-        if rotation_period is not None and not is_unresolved(rotation_period.to_days()):
+        if rotation_period is not None:
             days = rotation_period.to_days()
             problems.require(
                 90 <= days <= 2560, f"rotation_period {days} days must be from 90 to 2560 days"
