@@ -4,13 +4,16 @@ from stacks.base import MlpipesStack
 from stacks.catalog import STACK_CATALOG, StackEntry, add_compliance_checks, build_app
 from stacks.config import AppConfig, default_environment
 from stacks.foundation_stack import FoundationStack
+from stacks.mlflow_stack import MlflowStack
 
 __all__ = [
     "STACK_CATALOG",
     "AppConfig",
     "FoundationStack",
+    "MlflowStack",
     "MlpipesStack",
     "StackEntry",
+    "StepFunctionsStack",
     "add_compliance_checks",
     "build_app",
     "default_environment",

@@ -10,6 +10,7 @@ from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
 
 from stacks.config import AppConfig, default_environment
 from stacks.foundation_stack import FoundationStack
+from stacks.mlflow_stack import MlflowStack
 
 
 @dataclass
@@ -43,6 +44,41 @@ def _build_foundation(
     return built.foundation
 
 
+def _build_mlflow(
+    app: App, stack_name: str, config: AppConfig, env: Environment, built: BuiltStacks
+) -> Stack:
+    if built.foundation is None:
+        raise ValueError(
+            "the 'mlflow' stack builds on the 'foundation' stack; add 'foundation' to "
+            "mlpipes:stacks"
+        )
+    return MlflowStack(
+        app,
+        stack_name,
+        env=env,
+        description="mlpipes MLflow: tracking server on EC2, PostgreSQL on RDS, internal ALB",
+        foundation=built.foundation.resources,
+    )
+
+
+def _build_stepfunctions(
+    app: App, stack_name: str, config: AppConfig, env: Environment, built: BuiltStacks
+) -> Stack:
+    if built.foundation is None:
+        raise ValueError(
+            "the 'stepfunctions' stack builds on the 'foundation' stack; add 'foundation' to "
+            "mlpipes:stacks"
+        )
+    return StepFunctionsStack(
+        app,
+        stack_name,
+        env=env,
+        description="mlpipes Step Functions: reference pipeline as a state machine, failure "
+        "notifications",
+        foundation=built.foundation.resources,
+    )
+
+
 #: Every stack of the bundled app, in build order. A stack added here is synthesized by the
 #: app and covered by the snapshot and compliance tests.
 STACK_CATALOG: tuple[StackEntry, ...] = (
@@ -51,6 +87,12 @@ STACK_CATALOG: tuple[StackEntry, ...] = (
         name="Foundation",
         description="VPC, KMS key, artifact and log buckets, SageMaker job role",
         build=_build_foundation,
+    ),
+    StackEntry(
+        key="mlflow",
+        name="Mlflow",
+        description="MLflow tracking server on EC2 with PostgreSQL on RDS and artifacts in S3",
+        build=_build_mlflow,
     ),
 )
 

@@ -20,6 +20,9 @@ from stacks import STACK_CATALOG, AppConfig, build_app
 from stacks.config import cdk_json_context
 
 TEST_ENV = cdk.Environment(account="123456789012", region="us-east-1")
+NAG_PACKS = ("AwsSolutions", "HIPAA.Security", "NIST.800.53.R5")
+#: CDK reports construct warnings and errors in the validation report under this plugin name.
+ANNOTATIONS_PLUGIN = "Construct Annotations"
 
 
 @dataclass(frozen=True)
@@ -56,9 +59,18 @@ class SynthesizedApp:
         template: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         return template
 
-    def findings_for(self, key: str) -> list[NagFinding]:
+    def findings_for(self, key: str, packs: tuple[str, ...] = NAG_PACKS) -> list[NagFinding]:
+        """Unacknowledged findings of ``packs`` on the stack's constructs."""
         prefix = f"{self.stacks[key].node.path}/"
-        return [finding for finding in self.findings if finding.path.startswith(prefix)]
+        return [
+            finding
+            for finding in self.findings
+            if finding.pack in packs and finding.path.startswith(prefix)
+        ]
+
+    def annotations_for(self, key: str) -> list[NagFinding]:
+        """Construct warnings (``Annotations.add_warning_v2``) on the stack's constructs."""
+        return self.findings_for(key, packs=(ANNOTATIONS_PLUGIN,))
 
     def acknowledgments_for(self, key: str) -> list[Acknowledged]:
         stack = self.stacks[key]

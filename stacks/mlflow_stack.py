@@ -1,0 +1,59 @@
+"""The MLflow tracking server every orchestrator logs to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput
+from aws_cdk import aws_certificatemanager as acm
+from constructs import Construct
+
+from mlpipes_constructs.foundation import FoundationResources
+from mlpipes_constructs.mlflow import DEFAULT_MLFLOW_VERSION, MlflowServer
+from mlpipes_constructs.mlflow._props import DEFAULT_INSTANCE_TYPE
+from stacks.base import MlpipesStack
+
+
+class MlflowStack(MlpipesStack):
+    """An :class:`MlflowServer` on the foundation's VPC, key and buckets.
+
+    Args:
+        foundation: the shared platform parts, e.g. ``FoundationStack(...).resources``.
+        instance_type: EC2 instance type of the server. Default: ``"m7g.large"``.
+        mlflow_version: MLflow release to install. Default: the tested release.
+        certificate: ACM certificate or its ARN for HTTPS. Default: plain HTTP inside the VPC
+            (with a ``mlpipes:mlflow-no-tls`` warning).
+        domain_name: DNS name clients use with the certificate. Default: the load
+            balancer's DNS name.
+        **kwargs: passed to :class:`aws_cdk.Stack`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        foundation: FoundationResources,
+        instance_type: str = DEFAULT_INSTANCE_TYPE,
+        mlflow_version: str = DEFAULT_MLFLOW_VERSION,
+        certificate: acm.ICertificate | str | None = None,
+        domain_name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.server = MlflowServer(
+            self,
+            "Server",
+            foundation=foundation,
+            instance_type=instance_type,
+            mlflow_version=mlflow_version,
+            certificate=certificate,
+            domain_name=domain_name,
+        )
+        CfnOutput(self, "TrackingUri", value=self.server.tracking_uri)
+        CfnOutput(
+            self,
+            "TrackingUriParameterName",
+            value=self.server.tracking_uri_parameter.parameter_name,
+        )
+        CfnOutput(self, "AdminSecretArn", value=self.server.admin_secret.secret_arn)

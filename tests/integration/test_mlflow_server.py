@@ -1,0 +1,358 @@
+"""The MLflow launcher against a real MLflow server, PostgreSQL and an S3/Secrets Manager emulator.
+
+PostgreSQL comes from the system (Debian package ``postgresql``); moto's server emulates S3 and
+Secrets Manager. The launcher runs as the tracking server instance runs it: first as a
+standalone copied file, after a restart as ``python -m``. Nothing of ours is mocked.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import glob
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3  # type: ignore[import-untyped]
+import pytest
+
+import mlpipes_constructs.mlflow.launcher as launcher_module
+
+pytestmark = pytest.mark.integration
+
+REGION = "us-east-1"
+BUCKET = "mlpipes-test-artifacts"
+PREFIX = "mlflow/"
+DB_NAME = "mlflow"
+DB_USER = "mlflow_owner"
+# Characters that must be URL-quoted in the URI and escaped in basic_auth.ini.
+DB_PASSWORD = "p@ss:w/rd%25&?#=x"
+ADMIN_USER = "admin"
+ADMIN_PASSWORD = "Adm1n-generated-Passw0rd-4-tests"
+STARTUP_TIMEOUT = 60.0
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _postgres_bin_dir() -> Path:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not candidates:
+        pytest.fail(
+            "PostgreSQL server binaries not found under /usr/lib/postgresql/<version>/bin; "
+            "install them with `apt-get install -y postgresql` (the project setup does this)",
+            pytrace=False,
+        )
+    return Path(candidates[-1]).parent
+
+
+@dataclass(frozen=True)
+class Postgres:
+    host: str
+    port: int
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A throwaway PostgreSQL server on loopback with a password-protected owner role."""
+    bin_dir = _postgres_bin_dir()
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:  # initdb and postgres refuse to run as root
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    owner = pwd.getpwnam("postgres") if as_postgres else None
+    root = Path(tempfile.mkdtemp(prefix="mlpipes-pg-"))
+    data, sockets = root / "data", root / "run"
+    sockets.mkdir()
+    if owner is not None:
+        for path in (root, sockets):
+            os.chown(path, owner.pw_uid, owner.pw_gid)
+    port = _free_port()
+    subprocess.run(
+        [*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres",
+         "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server = subprocess.Popen(
+        [*as_postgres, str(bin_dir / "postgres"), "-D", str(data), "-p", str(port),
+         "-k", str(sockets), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    psql = [*as_postgres, str(bin_dir / "psql"), "-h", str(sockets), "-p", str(port), "-U",
+            "postgres", "-v", "ON_ERROR_STOP=1", "-q"]  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while subprocess.run([*psql, "-c", "SELECT 1"], capture_output=True).returncode != 0:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("PostgreSQL did not start")
+            time.sleep(0.2)
+        # Like the RDS master user: owns the database and may create the auth database.
+        subprocess.run(
+            [*psql, "-c", f"CREATE ROLE {DB_USER} LOGIN CREATEDB PASSWORD '{DB_PASSWORD}'",
+             "-c", f"CREATE DATABASE {DB_NAME} OWNER {DB_USER}"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        yield Postgres(host="127.0.0.1", port=port)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Aws:
+    endpoint: str
+    db_secret_arn: str
+    admin_secret_arn: str
+
+    def client(self, service: str):  # type: ignore[no-untyped-def]
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+@pytest.fixture(scope="session")
+def aws(postgres: Postgres) -> Iterator[Aws]:
+    """moto's server with the artifact bucket and both secrets in the RDS/admin formats."""
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        partial = Aws(endpoint=endpoint, db_secret_arn="", admin_secret_arn="")
+        partial.client("s3").create_bucket(Bucket=BUCKET)
+        secrets = partial.client("secretsmanager")
+        db_secret = secrets.create_secret(
+            Name="mlflow/database",
+            SecretString=json.dumps(
+                {
+                    "engine": "postgres",
+                    "username": DB_USER,
+                    "password": DB_PASSWORD,
+                    "host": postgres.host,
+                    "port": postgres.port,
+                    "dbname": DB_NAME,
+                }
+            ),
+        )
+        admin_secret = secrets.create_secret(
+            Name="mlflow/admin",
+            SecretString=json.dumps({"username": ADMIN_USER, "password": ADMIN_PASSWORD}),
+        )
+        yield Aws(
+            endpoint=endpoint,
+            db_secret_arn=db_secret["ARN"],
+            admin_secret_arn=admin_secret["ARN"],
+        )
+    finally:
+        server.stop()
+
+
+@dataclass
+class Server:
+    url: str
+    state_dir: Path
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+
+def _launcher_environment(aws: Aws, state_dir: Path) -> dict[str, str]:
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "MLFLOW_", "MLPIPES_"))
+    }
+    environment.update(
+        {
+            "AWS_ENDPOINT_URL": aws.endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "MLPIPES_MLFLOW_DB_SECRET_ARN": aws.db_secret_arn,
+            "MLPIPES_MLFLOW_ADMIN_SECRET_ARN": aws.admin_secret_arn,
+            "MLPIPES_MLFLOW_ARTIFACTS_DESTINATION": f"s3://{BUCKET}/{PREFIX}",
+            "MLPIPES_MLFLOW_STATE_DIR": str(state_dir),
+            "MLPIPES_MLFLOW_SSL_MODE": "disable",  # the test server has no TLS; RDS gets require
+            "MLPIPES_MLFLOW_ALLOWED_HOSTS": "127.0.0.1:*",  # as the instance names its ALB
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return environment
+
+
+def _start(server: Server, aws: Aws, command: list[str]) -> None:
+    port = int(server.url.rsplit(":", 1)[1])
+    log = server.log_path.open("ab")
+    server.process = subprocess.Popen(
+        # Host, port and workers as flags, the rest from the environment (as on the instance).
+        [*command, "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        env=_launcher_environment(aws, server.state_dir),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # mlflow server forks workers: stop the whole group
+        cwd=server.state_dir,
+    )
+    log.close()
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        if server.process.poll() is not None:
+            pytest.fail(f"launcher exited:\n{server.log_path.read_text(errors='replace')}")
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{server.url}/health", timeout=2) as response,
+        ):
+            if response.status == 200:
+                return
+        if time.monotonic() > deadline:
+            _stop(server)
+            pytest.fail(f"no /health in time:\n{server.log_path.read_text(errors='replace')}")
+        time.sleep(0.5)
+
+
+def _stop(server: Server) -> None:
+    if server.process is None or server.process.poll() is not None:
+        return
+    os.killpg(server.process.pid, signal.SIGTERM)
+    try:
+        server.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.process.pid, signal.SIGKILL)
+        server.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def standalone_launcher(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The launcher copied alone into an empty directory, as the instance receives it."""
+    target = tmp_path_factory.mktemp("instance") / "launcher.py"
+    shutil.copy(launcher_module.__file__, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def server(
+    aws: Aws, standalone_launcher: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    state_dir = tmp_path_factory.mktemp("mlflow-state")
+    running = Server(
+        url=f"http://127.0.0.1:{_free_port()}",
+        state_dir=state_dir,
+        log_path=state_dir / "server.log",
+    )
+    # -I: no script directory or user site on sys.path; the copy runs on its own.
+    _start(running, aws, [sys.executable, "-I", str(standalone_launcher)])
+    try:
+        yield running
+    finally:
+        _stop(running)
+
+
+@pytest.fixture()
+def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", ADMIN_USER)
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", ADMIN_PASSWORD)
+
+
+def _get(url: str, authorization: str | None = None, host: str | None = None) -> int:
+    request = urllib.request.Request(url)
+    if authorization:
+        request.add_header("Authorization", authorization)
+    if host:
+        request.add_header("Host", host)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def _basic(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def test_runs_survive_restart_and_artifacts_land_in_s3(
+    server: Server, aws: Aws, credentials: None, tmp_path: Path
+) -> None:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=server.url)
+    experiment_id = client.create_experiment("reviews-classifier")
+    run = client.create_run(experiment_id, run_name="baseline")
+    run_id = run.info.run_id
+    client.log_param(run_id, "learning_rate", "0.1")
+    client.log_param(run_id, "max_depth", "6")
+    for step, accuracy in enumerate((0.71, 0.83, 0.9)):
+        client.log_metric(run_id, "accuracy", accuracy, step=step)
+    report = tmp_path / "report.txt"
+    report.write_text("accuracy 0.9 on 1000 reviews\n", encoding="utf-8")
+    client.log_artifact(run_id, str(report), artifact_path="evaluation")
+    client.set_terminated(run_id)
+
+    # Proxied artifacts: the server wrote the object under the configured prefix.
+    listed = aws.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=PREFIX)
+    keys = [item["Key"] for item in listed.get("Contents", [])]
+    assert any(key.endswith(f"{run_id}/artifacts/evaluation/report.txt") for key in keys), keys
+
+    _stop(server)
+    _start(server, aws, [sys.executable, "-m", "mlpipes_constructs.mlflow.launcher"])
+
+    client = MlflowClient(tracking_uri=server.url)
+    restored = client.get_run(run_id)
+    assert restored.data.params == {"learning_rate": "0.1", "max_depth": "6"}
+    assert restored.data.metrics == {"accuracy": 0.9}
+    history = client.get_metric_history(run_id, "accuracy")
+    assert [(m.step, m.value) for m in sorted(history, key=lambda m: m.step)] == [
+        (0, 0.71),
+        (1, 0.83),
+        (2, 0.9),
+    ]
+    assert restored.info.status == "FINISHED"
+    downloaded = client.download_artifacts(run_id, "evaluation/report.txt", str(tmp_path / "out"))
+    assert Path(downloaded).read_text(encoding="utf-8") == "accuracy 0.9 on 1000 reviews\n"
+    experiment = client.get_experiment_by_name("reviews-classifier")
+    assert experiment is not None and experiment.experiment_id == experiment_id
+
+
+def test_api_refuses_requests_without_valid_credentials(server: Server) -> None:
+    search = f"{server.url}/api/2.0/mlflow/experiments/search?max_results=5"
+    assert _get(search) == 401
+    assert _get(search, _basic(ADMIN_USER, "password1234")) == 401
+    assert _get(search, _basic(ADMIN_USER, ADMIN_PASSWORD)) == 200
+    # A Host header outside the allowed hosts (DNS rebinding) is refused even with credentials.
+    assert _get(search, _basic(ADMIN_USER, ADMIN_PASSWORD), host="attacker.example") == 403
+    # The load balancer's health check needs no credentials.
+    assert _get(f"{server.url}/health") == 200
+
+
+def test_auth_config_is_private_and_secrets_stay_out_of_output(server: Server) -> None:
+    config = server.state_dir / "basic_auth.ini"
+    assert config.stat().st_mode & 0o777 == 0o600
+    output = server.log_path.read_text(errors="replace")
+    assert "starting mlflow server" in output
+    for secret in (DB_PASSWORD, ADMIN_PASSWORD, "p%40ss"):
+        assert secret not in output
+    assert server.process is not None
+    with open(f"/proc/{server.process.pid}/cmdline", "rb") as cmdline:
+        arguments = cmdline.read().decode(errors="replace")
+    assert "--app-name\0basic-auth" in arguments
+    assert "p%40ss" not in arguments and DB_PASSWORD not in arguments
