@@ -23,7 +23,8 @@ class AppConfig:
     """What the bundled app builds. Every field has a context key ``mlpipes:<camelCase>``.
 
     Attributes:
-        stacks: the stacks to build, by catalog key. Default: ``("foundation",)``.
+        stacks: the stacks to build, by catalog key. Default: ``("foundation",)`` (the
+            bundled cdk.json lists every stack).
         prefix: prefix of the stack names. Default: ``"mlpipes"``.
         nat_gateways: NAT gateways of the platform VPC. Default: 1.
         interface_endpoints: create the VPC interface endpoints for SageMaker, STS, ECR and
