@@ -1,0 +1,61 @@
+"""The bundled app: configuration from context, no look-ups, placeholder or real environment."""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+import pytest
+
+from stacks import STACK_CATALOG, AppConfig, build_app, default_environment
+from stacks.config import PLACEHOLDER_ACCOUNT, PLACEHOLDER_REGION, cdk_json_context
+from tests.conftest import SynthesizedApp
+
+
+def test_synthesis_needs_no_context_lookups(bundled_app: SynthesizedApp) -> None:
+    manifest = json.loads((bundled_app.outdir / "manifest.json").read_text(encoding="utf-8"))
+    assert "missing" not in manifest
+
+
+def test_cdk_json_builds_every_catalog_stack() -> None:
+    assert cdk_json_context()["mlpipes:stacks"] == [entry.key for entry in STACK_CATALOG]
+
+
+def test_config_reads_context_including_strings_from_the_command_line() -> None:
+    app = cdk.App(
+        context={
+            "mlpipes:stacks": "foundation, mlflow",
+            "mlpipes:prefix": "team-a",
+            "mlpipes:natGateways": "2",
+            "mlpipes:interfaceEndpoints": "true",
+            "mlpipes:complianceChecks": "false",
+        }
+    )
+    assert AppConfig.from_context(app) == AppConfig(
+        stacks=("foundation", "mlflow"),
+        prefix="team-a",
+        nat_gateways=2,
+        interface_endpoints=True,
+        compliance_checks=False,
+    )
+
+
+def test_config_defaults_without_context() -> None:
+    assert AppConfig.from_context(cdk.App()) == AppConfig()
+
+
+def test_unknown_stack_names_are_refused_with_the_known_ones() -> None:
+    app = cdk.App()
+    with pytest.raises(ValueError, match=r"unknown stacks \['kubeflow'\]; expected some of"):
+        build_app(app, AppConfig(stacks=("foundation", "kubeflow")))
+
+
+def test_environment_is_a_placeholder_without_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CDK_DEFAULT_ACCOUNT", raising=False)
+    monkeypatch.delenv("CDK_DEFAULT_REGION", raising=False)
+    env = default_environment()
+    assert (env.account, env.region) == (PLACEHOLDER_ACCOUNT, PLACEHOLDER_REGION)
+    monkeypatch.setenv("CDK_DEFAULT_ACCOUNT", "210987654321")
+    monkeypatch.setenv("CDK_DEFAULT_REGION", "eu-west-1")
+    env = default_environment()
+    assert (env.account, env.region) == ("210987654321", "eu-west-1")
