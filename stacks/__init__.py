@@ -5,6 +5,8 @@ from stacks.catalog import STACK_CATALOG, StackEntry, add_compliance_checks, bui
 from stacks.config import AppConfig, default_environment
 from stacks.foundation_stack import FoundationStack
 from stacks.mlflow_stack import MlflowStack
+from stacks.sagemaker_stack import SageMakerPipelinesStack
+from stacks.stepfunctions_stack import StepFunctionsStack
 
 __all__ = [
     "STACK_CATALOG",
@@ -12,6 +14,7 @@ __all__ = [
     "FoundationStack",
     "MlflowStack",
     "MlpipesStack",
+    "SageMakerPipelinesStack",
     "StackEntry",
     "StepFunctionsStack",
     "add_compliance_checks",

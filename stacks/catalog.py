@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from aws_cdk import App, Environment, Stack, Validations
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
 
+from mlpipes_constructs.foundation import FoundationResources
 from stacks.config import AppConfig, default_environment
 from stacks.foundation_stack import FoundationStack
 from stacks.mlflow_stack import MlflowStack
+from stacks.sagemaker_stack import SageMakerPipelinesStack
+from stacks.stepfunctions_stack import StepFunctionsStack
 
 
 @dataclass
@@ -37,46 +40,39 @@ def _build_foundation(
         app,
         stack_name,
         env=env,
-        description="mlpipes foundation: VPC, KMS key, artifact storage, SageMaker job role",
+        description="mlpipes: VPC, KMS key, artifact and log buckets, SageMaker job role",
         nat_gateways=config.nat_gateways,
         interface_endpoints=config.interface_endpoints,
     )
     return built.foundation
 
 
-def _build_mlflow(
-    app: App, stack_name: str, config: AppConfig, env: Environment, built: BuiltStacks
-) -> Stack:
+def _foundation_of(built: BuiltStacks, key: str) -> FoundationResources:
     if built.foundation is None:
         raise ValueError(
-            "the 'mlflow' stack builds on the 'foundation' stack; add 'foundation' to "
+            f"the '{key}' stack builds on the 'foundation' stack; add 'foundation' to "
             "mlpipes:stacks"
         )
-    return MlflowStack(
-        app,
-        stack_name,
-        env=env,
-        description="mlpipes MLflow: tracking server on EC2, PostgreSQL on RDS, internal ALB",
-        foundation=built.foundation.resources,
-    )
+    return built.foundation.resources
 
 
-def _build_stepfunctions(
-    app: App, stack_name: str, config: AppConfig, env: Environment, built: BuiltStacks
-) -> Stack:
-    if built.foundation is None:
-        raise ValueError(
-            "the 'stepfunctions' stack builds on the 'foundation' stack; add 'foundation' to "
-            "mlpipes:stacks"
+def _workload(
+    key: str, name: str, stack_type: Callable[..., Stack], description: str
+) -> StackEntry:
+    """A stack that builds on the foundation and takes its resources as ``foundation=``."""
+
+    def build(
+        app: App, stack_name: str, config: AppConfig, env: Environment, built: BuiltStacks
+    ) -> Stack:
+        return stack_type(
+            app,
+            stack_name,
+            env=env,
+            description=f"mlpipes: {description}",
+            foundation=_foundation_of(built, key),
         )
-    return StepFunctionsStack(
-        app,
-        stack_name,
-        env=env,
-        description="mlpipes Step Functions: reference pipeline as a state machine, failure "
-        "notifications",
-        foundation=built.foundation.resources,
-    )
+
+    return StackEntry(key=key, name=name, description=description, build=build)
 
 
 #: Every stack of the bundled app, in build order. A stack added here is synthesized by the
@@ -88,11 +84,24 @@ STACK_CATALOG: tuple[StackEntry, ...] = (
         description="VPC, KMS key, artifact and log buckets, SageMaker job role",
         build=_build_foundation,
     ),
-    StackEntry(
-        key="mlflow",
-        name="Mlflow",
-        description="MLflow tracking server on EC2 with PostgreSQL on RDS and artifacts in S3",
-        build=_build_mlflow,
+    _workload(
+        "mlflow",
+        "Mlflow",
+        MlflowStack,
+        "MLflow tracking server on EC2 with PostgreSQL on RDS and artifacts in S3",
+    ),
+    _workload(
+        "sagemaker",
+        "SageMakerPipelines",
+        SageMakerPipelinesStack,
+        "reference pipeline on SageMaker Pipelines, model registry with deployment on "
+        "approval, feature store, S3 trigger, failure notifications",
+    ),
+    _workload(
+        "stepfunctions",
+        "StepFunctions",
+        StepFunctionsStack,
+        "reference pipeline as a Step Functions state machine with failure notifications",
     ),
 )
 

@@ -48,7 +48,10 @@ class FoundationStack(MlpipesStack):
             nat_gateways=nat_gateways,
             interface_endpoints=tuple(INTERFACE_ENDPOINT_SERVICES) if interface_endpoints else None,
         )
-        self.storage = ArtifactStorage(self, "Storage", encryption_key=self.platform_key.key)
+        # Object events go to EventBridge so workload stacks can start pipelines on new data.
+        self.storage = ArtifactStorage(
+            self, "Storage", encryption_key=self.platform_key.key, event_bridge_enabled=True
+        )
         self.job_role = SageMakerJobRole(
             self,
             "JobRole",

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from typing import Any
 
+import jsii
 from aws_cdk import Acknowledgment, Stack, Validations
-from constructs import IConstruct
+from constructs import IConstruct, IValidation
 
 #: A reason shorter than this cannot say why the finding does not apply.
 MIN_REASON_LENGTH = 40
+
+#: (resource ARN with a wildcard, why the wildcard is needed)
+WildcardReasons = Iterable[tuple[str, str]]
 
 
 def acknowledge(construct: IConstruct, rule_ids: str | list[str], reason: str) -> None:
@@ -21,13 +26,54 @@ def acknowledge(construct: IConstruct, rule_ids: str | list[str], reason: str) -
         reason: why the rule does not apply to this resource; at least
             :data:`MIN_REASON_LENGTH` characters.
     """
+    _check_reason(construct, rule_ids, reason)
+    for rule_id in [rule_ids] if isinstance(rule_ids, str) else rule_ids:
+        Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+
+
+def _check_reason(construct: IConstruct, rule_ids: str | list[str], reason: str) -> None:
     if len(reason.strip()) < MIN_REASON_LENGTH:
         raise ValueError(
             f"reason '{reason}' for {rule_ids} on '{construct.node.path}' must say why the "
             f"rule does not apply (at least {MIN_REASON_LENGTH} characters)"
         )
-    for rule_id in [rule_ids] if isinstance(rule_ids, str) else rule_ids:
-        Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+
+
+def acknowledge_wildcard(target: IConstruct, resource_arn: str, reason: str) -> None:
+    """Acknowledge the ``AwsSolutions-IAM5`` finding for the wildcard in ``resource_arn``.
+
+    Args:
+        target: the policy (or role) that holds the statement.
+        resource_arn: the resource with the wildcard, exactly as given to the statement.
+        reason: why the wildcard is needed and what bounds it; see :func:`acknowledge`.
+    """
+    _check_reason(target, "AwsSolutions-IAM5", reason)
+    acknowledge_wildcards(target, lambda: [(resource_arn, reason)])
+
+
+def acknowledge_wildcards(target: IConstruct, reasons: Callable[[], WildcardReasons]) -> None:
+    """Acknowledge ``AwsSolutions-IAM5`` findings on ``target`` for (resource ARN, reason) pairs.
+
+    cdk-nag names a finding after the ARN as the template renders it, and an ARN that refers to
+    another stack only takes that form when the app is prepared for synthesis (a cross-stack
+    reference instead of ``Fn::GetAtt``). So ``reasons`` is called, and the ids computed, in a
+    construct validation, which runs after that preparation and before the cdk-nag packs; it
+    can also list statements added after this call.
+    """
+    target.node.add_validation(_WildcardAcknowledgments(target, reasons))
+
+
+@jsii.implements(IValidation)
+class _WildcardAcknowledgments:
+    def __init__(self, target: IConstruct, reasons: Callable[[], WildcardReasons]) -> None:
+        self._target = target
+        self._reasons = reasons
+
+    def validate(self) -> list[str]:
+        for resource_arn, reason in self._reasons():
+            finding = wildcard_resource_finding(self._target, resource_arn)
+            acknowledge(self._target, finding, reason)
+        return []
 
 
 def wildcard_resource_finding(scope: IConstruct, resource_arn: str) -> str:

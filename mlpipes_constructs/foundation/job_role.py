@@ -17,7 +17,7 @@ from mlpipes_constructs._internal.aws_images import (
     FRAMEWORK_REPOSITORIES,
     framework_repository_arn,
 )
-from mlpipes_constructs._internal.compliance import acknowledge, wildcard_resource_finding
+from mlpipes_constructs._internal.compliance import acknowledge, acknowledge_wildcard
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
 from mlpipes_constructs.foundation._s3_access import (
     check_prefixes,
@@ -188,23 +188,23 @@ class SageMakerJobRole(Construct):
 
     def _acknowledge_scoped_wildcards(self, prefixes: Sequence[str]) -> None:
         for prefix in prefixes:
-            acknowledge(
+            acknowledge_wildcard(
                 self.policy,
-                wildcard_resource_finding(self, self.bucket.arn_for_objects(f"{prefix}*")),
+                self.bucket.arn_for_objects(f"{prefix}*"),
                 f"jobs read and write objects whose keys SageMaker and the job code choose at "
                 f"run time, inside the '{prefix}' folder of the artifact bucket only",
             )
         for resource in self._log_stream_arns:
-            acknowledge(
+            acknowledge_wildcard(
                 self.policy,
-                wildcard_resource_finding(self, resource),
+                resource,
                 "SageMaker names a job's log streams after the job and its instances at run "
                 "time; the wildcard stays inside one SageMaker job log group",
             )
         for resource in self._network_arns:
-            acknowledge(
+            acknowledge_wildcard(
                 self.policy,
-                wildcard_resource_finding(self, resource),
+                resource,
                 "SageMaker creates the job's network interfaces at run time; the ec2:Vpc "
                 "condition keeps interfaces, subnets and security groups inside the job VPC",
             )

@@ -45,6 +45,9 @@ class ArtifactStorage(Construct):
             days). Default: 365 days.
         removal_policy: what happens to new buckets when they leave the stack.
             Default: ``RemovalPolicy.RETAIN``.
+        event_bridge_enabled: send the new artifact bucket's object events to EventBridge
+            (for S3-triggered pipelines), set on the bucket itself without a custom resource.
+            Default: False.
     """
 
     def __init__(
@@ -59,6 +62,7 @@ class ArtifactStorage(Construct):
         noncurrent_version_expiration: Duration | None = None,
         access_log_expiration: Duration | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        event_bridge_enabled: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         problems = Problems(self.node.path)
@@ -74,6 +78,10 @@ class ArtifactStorage(Construct):
             ):
                 if value is not None:
                     problems.conflict("bucket", name, f"'{name}' only applies to a new bucket")
+            if event_bridge_enabled:
+                problems.conflict(
+                    "bucket", "event_bridge_enabled", "an existing bucket is not changed"
+                )
         else:
             problems.require(
                 encryption_key is not None,
@@ -94,6 +102,7 @@ class ArtifactStorage(Construct):
         problems.raise_if_any()
 
         self.log_bucket: s3.IBucket | None = None
+        self.event_bridge_enabled = event_bridge_enabled
         if bucket is not None:
             self.bucket: s3.IBucket = bucket
             self.encryption_key: kms.IKey | None = bucket_key
@@ -147,6 +156,14 @@ class ArtifactStorage(Construct):
             ],
             removal_policy=removal_policy,
         )
+        if event_bridge_enabled:
+            resource = self.bucket.node.default_child
+            assert isinstance(resource, s3.CfnBucket)
+            resource.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+                event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
+                    event_bridge_enabled=True
+                )
+            )
         _acknowledge_no_replication(self.bucket)
 
     @property

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import jsii
 from aws_cdk import (
     Annotations,
     Aws,
@@ -28,9 +27,9 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
-from constructs import Construct, IValidation
+from constructs import Construct
 
-from mlpipes_constructs._internal.compliance import acknowledge, wildcard_resource_finding
+from mlpipes_constructs._internal.compliance import acknowledge, acknowledge_wildcard
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
 from mlpipes_constructs.foundation._s3_access import (
     prefix_read_statements,
@@ -846,10 +845,15 @@ class MlflowServer(Construct):
             "it, and every API and UI request needs MLflow credentials; a web ACL against "
             "internet traffic can be associated by the platform if required",
         )
-        self.node.add_validation(_AcknowledgeArtifactWildcard(self))
-        acknowledge(
+        acknowledge_wildcard(
             self.policy,
-            wildcard_resource_finding(self, self._instance_arns(stack)),
+            self.artifact_bucket.arn_for_objects(f"{self.artifact_prefix}*"),
+            "MLflow names artifact objects after experiments and runs at run time; the "
+            f"wildcard stays inside the '{self.artifact_prefix}' folder of the artifact bucket",
+        )
+        acknowledge_wildcard(
+            self.policy,
+            self._instance_arns(stack),
             "the Session Manager agent reports for the instance it runs on, whose id the Auto "
             "Scaling group chooses at launch; the wildcard covers instances of this account and "
             "region only",
@@ -893,31 +897,6 @@ class MlflowServer(Construct):
                 "port 22 is never opened: the group admits only the MLflow listener port, and "
                 "operators reach the instance through Session Manager",
             )
-
-
-@jsii.implements(IValidation)
-class _AcknowledgeArtifactWildcard:
-    """Acknowledges the artifact prefix wildcard once the ARN is final.
-
-    With a bucket from another stack, the ARN only turns into the cross-stack reference cdk-nag
-    reports (``Fn::GetStackOutput`` / ``Fn::ImportValue``) when the app is prepared for
-    synthesis, after the constructor ran; construct validations run after that and before
-    the compliance plugins.
-    """
-
-    def __init__(self, server: MlflowServer) -> None:
-        self._server = server
-
-    def validate(self) -> list[str]:
-        server = self._server
-        arn = server.artifact_bucket.arn_for_objects(f"{server.artifact_prefix}*")
-        acknowledge(
-            server.policy,
-            wildcard_resource_finding(server, arn),
-            "MLflow names artifact objects after experiments and runs at run time; the "
-            f"wildcard stays inside the '{server.artifact_prefix}' folder of the artifact bucket",
-        )
-        return []
 
 
 def _vpc_cidr(vpc: ec2.IVpc) -> str:

@@ -142,3 +142,27 @@ def test_conflicting_and_out_of_range_props_are_reported_together(stack: cdk.Sta
 def test_new_bucket_needs_a_key(stack: cdk.Stack) -> None:
     with pytest.raises(PropsValidationError, match="encryption_key is required"):
         ArtifactStorage(stack, "Storage")
+
+
+def test_foundation_bucket_sends_object_events_to_eventbridge(foundation: Template) -> None:
+    properties = _artifact_bucket(foundation)["Properties"]
+    assert properties["NotificationConfiguration"] == {
+        "EventBridgeConfiguration": {"EventBridgeEnabled": True}
+    }
+    # Set on the bucket itself: no notifications custom resource (and no Lambda function).
+    assert foundation.find_resources("Custom::S3BucketNotifications") == {}
+
+
+def test_event_bridge_is_off_by_default_and_not_for_existing_buckets(stack: cdk.Stack) -> None:
+    key = PlatformKey(stack, "Key").key
+    storage = ArtifactStorage(stack, "Storage", encryption_key=key)
+    resource = storage.bucket.node.default_child
+    assert isinstance(resource, s3.CfnBucket)
+    assert resource.notification_configuration is None
+    existing = s3.Bucket.from_bucket_name(stack, "Existing", "existing-bucket")
+    with pytest.raises(PropsValidationError) as error:
+        ArtifactStorage(stack, "Shared", bucket=existing, event_bridge_enabled=True)
+    assert error.value.problems == [
+        "'bucket' and 'event_bridge_enabled' cannot be used together: an existing bucket is "
+        "not changed"
+    ]

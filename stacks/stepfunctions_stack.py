@@ -1,0 +1,90 @@
+"""The reference pipeline as a Step Functions state machine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from mlpipes_constructs.foundation import FoundationResources, SageMakerJobRole
+from mlpipes_constructs.reference import reference_pipeline
+from mlpipes_constructs.stepfunctions import JobNetwork, MlStateMachine
+from stacks.base import MlpipesStack
+
+#: The model package group this stack's executions register models in (its own, so it does
+#: not collide with the SageMaker Pipelines stack's group).
+MODEL_PACKAGE_GROUP = "mlpipes-review-classifier-sfn"
+INPUT_DATA_PREFIX = "data/reviews/"
+
+
+class StepFunctionsStack(MlpipesStack):
+    """The reference review-classifier pipeline, compiled to a Step Functions state machine.
+
+    Jobs run in the foundation VPC's private subnets as a job role created here on the
+    foundation bucket and key; failed, timed-out and aborted executions notify an encrypted
+    SNS topic.
+
+    Args:
+        foundation: the platform to build on.
+        **kwargs: passed to :class:`aws_cdk.Stack`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        foundation: FoundationResources,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        bucket = foundation.artifact_bucket
+        self.job_security_group = ec2.SecurityGroup(
+            self,
+            "JobSecurityGroup",
+            vpc=foundation.vpc,
+            description="Network interfaces of the SageMaker jobs of the Step Functions pipeline",
+            allow_all_outbound=True,
+        )
+        self.job_role = SageMakerJobRole(
+            self,
+            "JobRole",
+            bucket=bucket,
+            encryption_key=foundation.encryption_key,
+            vpc=foundation.vpc,
+        )
+        self.model_package_group = sagemaker.CfnModelPackageGroup(
+            self,
+            "ModelPackageGroup",
+            model_package_group_name=MODEL_PACKAGE_GROUP,
+            model_package_group_description="Review classifiers trained by Step Functions",
+        )
+        pipeline = reference_pipeline(
+            self.region,
+            input_data_uri=f"s3://{bucket.bucket_name}/{INPUT_DATA_PREFIX}",
+            model_package_group_name=MODEL_PACKAGE_GROUP,
+        )
+        subnets = foundation.vpc.select_subnets(
+            subnet_type=foundation.private_subnets.subnet_type,
+            subnet_group_name=foundation.private_subnets.subnet_group_name,
+        )
+        self.state_machine = MlStateMachine(
+            self,
+            "ReviewClassifier",
+            pipeline=pipeline,
+            job_role=self.job_role,
+            artifact_bucket=bucket,
+            job_encryption_key=foundation.encryption_key,
+            network=JobNetwork(
+                subnet_ids=tuple(subnets.subnet_ids),
+                security_group_ids=(self.job_security_group.security_group_id,),
+            ),
+        )
+        CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
+        if self.state_machine.notification_topic is not None:
+            CfnOutput(
+                self, "FailureTopicArn", value=self.state_machine.notification_topic.topic_arn
+            )

@@ -1,0 +1,735 @@
+from __future__ import annotations
+
+import copy
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Match, Template
+
+from mlpipes_constructs._internal.validation import PropsValidationError
+from mlpipes_constructs.reference.pipeline import reference_pipeline
+from mlpipes_constructs.sagemaker import SageMakerPipeline
+from mlpipes_constructs.sagemaker.pipeline import INLINE_DEFINITION_LIMIT
+from tests.unit.sagemaker.conftest import (
+    ACCOUNT,
+    BUCKET_NAME,
+    JOB_ROLE_ARN,
+    KEY_ARN,
+    REGION,
+    as_list,
+    imported_platform,
+    new_app,
+    new_stack,
+    policy_statements,
+    resources,
+    synthesized_templates,
+)
+
+ARN_PREFIX = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}"
+REGISTER_STEP = {
+    "Name": "Register",
+    "Type": "RegisterModel",
+    "Arguments": {
+        "ModelPackageGroupName": "churn-models",
+        "ModelApprovalStatus": "PendingManualApproval",
+        "InferenceSpecification": {
+            "Containers": [{"Image": "image", "ModelDataUrl": "s3://artifacts-bucket/m.tar.gz"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+    },
+}
+DEFINITION: dict[str, Any] = {
+    "Version": "2020-12-01",
+    "Parameters": [
+        {"Name": "InputDataUri", "Type": "String", "DefaultValue": "s3://artifacts-bucket/d/"},
+        {"Name": "Threshold", "Type": "Float", "DefaultValue": 0.5},
+    ],
+    "Steps": [
+        {
+            "Name": "Prepare",
+            "Type": "Processing",
+            "Arguments": {
+                "ProcessingResources": {
+                    "ClusterConfig": {
+                        "InstanceType": "ml.m5.large",
+                        "InstanceCount": 1,
+                        "VolumeSizeInGB": 30,
+                    }
+                },
+                "AppSpecification": {"ImageUri": "image"},
+                "RoleArn": JOB_ROLE_ARN,
+            },
+            "PropertyFiles": [
+                {"PropertyFileName": "Report", "OutputName": "report", "FilePath": "r.json"}
+            ],
+        },
+        {
+            "Name": "Check",
+            "Type": "Condition",
+            "Arguments": {
+                "Conditions": [
+                    {
+                        "Type": "GreaterThanOrEqualTo",
+                        "LeftValue": {
+                            "Std:JsonGet": {
+                                "PropertyFile": {"Get": "Steps.Prepare.PropertyFiles.Report"},
+                                "Path": "score",
+                            }
+                        },
+                        "RightValue": {"Get": "Parameters.Threshold"},
+                    }
+                ],
+                "IfSteps": [REGISTER_STEP],
+                "ElseSteps": [{"Name": "Stop", "Type": "Fail", "Arguments": {"ErrorMessage": "x"}}],
+            },
+        },
+    ],
+}
+
+
+def _definition(**changes: Any) -> dict[str, Any]:
+    definition = copy.deepcopy(DEFINITION)
+    definition.update(changes)
+    return definition
+
+
+def _sdk_pipeline() -> Any:
+    """A real sagemaker SDK pipeline (processing + fail), built offline."""
+    with pytest.MonkeyPatch.context() as patch, warnings.catch_warnings():
+        # PipelineSession announces that it starts no jobs; that is the point here.
+        warnings.filterwarnings("ignore", message="Running within a PipelineSession")
+        patch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")
+        patch.setenv("AWS_DEFAULT_REGION", REGION)
+        import boto3
+        from sagemaker.core.processing import Processor
+        from sagemaker.core.workflow.parameters import ParameterString
+        from sagemaker.core.workflow.pipeline_context import PipelineSession
+        from sagemaker.mlops.workflow.fail_step import FailStep
+        from sagemaker.mlops.workflow.pipeline import Pipeline as SdkPipeline
+        from sagemaker.mlops.workflow.steps import ProcessingStep as SdkProcessingStep
+
+        session = PipelineSession(
+            boto_session=boto3.Session(region_name=REGION), default_bucket=BUCKET_NAME
+        )
+        processor = Processor(
+            role=JOB_ROLE_ARN,
+            image_uri="683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+            instance_count=1,
+            instance_type="ml.m5.large",
+            sagemaker_session=session,
+            entrypoint=["python3", "-c", "print('prepared')"],
+        )
+        prepare = SdkProcessingStep(name="Prepare", step_args=processor.run())
+        return SdkPipeline(
+            name="sdk-built-pipeline",
+            parameters=[ParameterString(name="InputDataUri", default_value="s3://b/d/")],
+            steps=[prepare, FailStep(name="Stop", error_message="stop", depends_on=[prepare])],
+            sagemaker_session=session,
+        )
+
+
+class Built:
+    """The constructs of the module's app, kept for assertions on their attributes."""
+
+    definition: SageMakerPipeline
+    large: SageMakerPipeline
+    sdk: SageMakerPipeline
+    trigger: SageMakerPipeline
+    templates: dict[str, dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    result = Built()
+    app = new_app(tmp_path_factory.mktemp("cdk.out"))
+
+    stack = new_stack(app, "DefinitionStack")
+    bucket, key, role = imported_platform(stack)
+    topic_key = kms.Key(stack, "TopicKey", enable_key_rotation=True)
+    result.definition = SageMakerPipeline(
+        stack,
+        "Churn",
+        definition=DEFINITION,
+        pipeline_name="Churn-Pipeline",
+        job_role=role,
+        artifact_bucket=bucket,
+        encryption_key=key,
+        schedule=events.Schedule.expression("cron(0 3 ? * MON-FRI *)"),
+        schedule_parameters={"Threshold": "0.8"},
+        notification_key=topic_key,
+        max_parallel_steps=4,
+    )
+    operator = iam.Role(stack, "Operator", assumed_by=iam.AccountRootPrincipal())
+    result.definition.grant_start_execution(operator)
+
+    large_stack = new_stack(app, "LargeStack")
+    bucket, key, role = imported_platform(large_stack)
+    padding = "x" * (INLINE_DEFINITION_LIMIT + 10)
+    result.large = SageMakerPipeline(
+        large_stack,
+        "Large",
+        definition=_definition(Metadata={"padding": padding}),
+        pipeline_name="large-pipeline",
+        job_role=role,
+        artifact_bucket=bucket,
+        encryption_key=key,
+        notify_on_failure=False,
+    )
+
+    sdk_stack = new_stack(app, "SdkStack")
+    bucket, key, role = imported_platform(sdk_stack)
+    result.sdk = SageMakerPipeline(
+        sdk_stack,
+        "Sdk",
+        sdk_pipeline=_sdk_pipeline(),
+        job_role=role,
+        artifact_bucket=bucket,
+        encryption_key=key,
+        notify_on_failure=False,
+    )
+
+    trigger_stack = new_stack(app, "TriggerStack")
+    own_key = kms.Key(trigger_stack, "OwnKey", enable_key_rotation=True)
+    own_bucket = s3.Bucket(trigger_stack, "Artifacts", encryption_key=own_key, enforce_ssl=True)
+    _, _, role = imported_platform(trigger_stack)
+    result.trigger = SageMakerPipeline(
+        trigger_stack,
+        "Triggered",
+        definition=DEFINITION,
+        pipeline_name="triggered",
+        job_role=role,
+        artifact_bucket=own_bucket,
+        encryption_key=own_key,
+        trigger_prefix="incoming/",
+        notify_on_failure=False,
+    )
+    result.templates = synthesized_templates(app)
+    return result
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    return as_list(statement["Action"])
+
+
+def _pipeline_policy(template: dict[str, Any]) -> list[dict[str, Any]]:
+    return policy_statements(template, "Permissions of the SageMaker pipeline")
+
+
+# --- The reference pipeline in the bundled stack ------------------------------------------
+
+
+def test_reference_pipeline_role_has_scoped_statements_only(
+    sagemaker_template: dict[str, Any],
+) -> None:
+    statements = {s["Sid"]: s for s in _pipeline_policy(sagemaker_template)}
+    assert set(statements) == {
+        "PassJobRole",
+        "RunModelPipelinesAny",
+        "RunProcessingJobPipelinesAny",
+        "RunTrainingJobPipelinesAny",
+        "RunTransformJobPipelinesAny",
+        "RegisterModelVersions",
+        "UseModelPackageGroups",
+        "ReadPropertyFiles",
+        "UsePlatformKey",
+    }
+    for statement in statements.values():
+        assert all("*" not in action for action in _actions(statement))
+        assert "*" not in as_list(statement["Resource"])
+    assert statements["PassJobRole"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    }
+    assert statements["RunProcessingJobPipelinesAny"]["Resource"] == (
+        f"{ARN_PREFIX}:processing-job/pipelines-*"
+    )
+    assert set(_actions(statements["RunTrainingJobPipelinesAny"])) == {
+        "sagemaker:AddTags",
+        "sagemaker:CreateTrainingJob",
+        "sagemaker:DescribeTrainingJob",
+        "sagemaker:StopTrainingJob",
+    }
+    assert statements["UseModelPackageGroups"]["Resource"] == (
+        f"{ARN_PREFIX}:model-package-group/mlpipes-review-classifier"
+    )
+    assert statements["RegisterModelVersions"]["Resource"] == (
+        f"{ARN_PREFIX}:model-package/mlpipes-review-classifier/*"
+    )
+    read = json.dumps(statements["ReadPropertyFiles"]["Resource"])
+    assert read.endswith('"/pipelines/mlpipes-review-classifier/*"]]}')
+
+
+def test_bundled_stack_uses_no_inline_policies(sagemaker_template: dict[str, Any]) -> None:
+    assert resources(sagemaker_template, "AWS::IAM::Policy") == {}
+    for role in resources(sagemaker_template, "AWS::IAM::Role").values():
+        assert "Policies" not in role["Properties"]
+
+
+def test_reference_pipeline_definition_is_inline_with_uploaded_code(
+    sagemaker_template: dict[str, Any],
+) -> None:
+    (pipeline,) = resources(sagemaker_template, "AWS::SageMaker::Pipeline").values()
+    properties = pipeline["Properties"]
+    assert properties["PipelineName"] == "mlpipes-review-classifier"
+    body = json.dumps(properties["PipelineDefinition"]["PipelineDefinitionBody"])
+    assert "cdk-hnb659fds-assets-123456789012-us-east-1" in body
+    assert "NetworkConfig" in body and "VolumeKmsKeyId" in body
+    code_policy = policy_statements(sagemaker_template, "Lets the jobs of the SageMaker pipeline")
+    assert {s["Sid"] for s in code_policy} == {"ReadJobCode", "ListJobCode"}
+    (read_code,) = [s for s in code_policy if s["Sid"] == "ReadJobCode"]
+    assert read_code["Resource"].startswith("arn:aws:s3:::cdk-hnb659fds-assets-")
+    assert read_code["Resource"].endswith(".zip")
+
+
+def test_new_reviews_start_an_execution_with_their_s3_uri(
+    sagemaker_template: dict[str, Any],
+) -> None:
+    rules = [
+        rule["Properties"]
+        for rule in resources(sagemaker_template, "AWS::Events::Rule").values()
+        if rule["Properties"].get("EventPattern", {}).get("source") == ["aws.s3"]
+    ]
+    (rule,) = rules
+    assert rule["EventPattern"]["detail-type"] == ["Object Created"]
+    assert rule["EventPattern"]["detail"]["object"] == {
+        "key": [{"prefix": "data/reviews/incoming/"}]
+    }
+    (target,) = rule["Targets"]
+    assert target["Arn"] == f"{ARN_PREFIX}:pipeline/mlpipes-review-classifier"
+    transformer = target["InputTransformer"]
+    assert transformer["InputPathsMap"] == {
+        "detail-bucket-name": "$.detail.bucket.name",
+        "detail-object-key": "$.detail.object.key",
+    }
+    assert json.loads(transformer["InputTemplate"].replace("<", "").replace(">", "")) == {
+        "PipelineParameterList": [
+            {"Name": "InputDataUri", "Value": "s3://detail-bucket-name/detail-object-key"}
+        ]
+    }
+    events_policy = policy_statements(sagemaker_template, "Start executions of the SageMaker")
+    assert events_policy == [
+        {
+            "Action": "sagemaker:StartPipelineExecution",
+            "Effect": "Allow",
+            "Resource": f"{ARN_PREFIX}:pipeline/mlpipes-review-classifier",
+        }
+    ]
+
+
+def test_failed_executions_go_to_an_encrypted_tls_only_topic(
+    sagemaker_template: dict[str, Any],
+) -> None:
+    template = Template.from_json(sagemaker_template)
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.sagemaker"],
+                "detail-type": ["SageMaker Model Building Pipeline Execution Status Change"],
+                "detail": {
+                    "pipelineArn": [f"{ARN_PREFIX}:pipeline/mlpipes-review-classifier"],
+                    "currentPipelineExecutionStatus": ["Failed"],
+                },
+            },
+            "Targets": [Match.object_like({"Arn": {"Ref": Match.string_like_regexp("Failure")}})],
+        },
+    )
+    (topic,) = resources(sagemaker_template, "AWS::SNS::Topic").values()
+    assert "KmsMasterKeyId" in topic["Properties"]
+    template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Deny",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_jobs_run_in_a_security_group_open_only_to_itself(
+    sagemaker_template: dict[str, Any],
+) -> None:
+    (ingress,) = resources(sagemaker_template, "AWS::EC2::SecurityGroupIngress").values()
+    properties = ingress["Properties"]
+    assert properties["IpProtocol"] == "-1"
+    assert properties["SourceSecurityGroupId"] == properties["GroupId"]
+
+
+# --- Definition dicts, SDK pipelines, large definitions -----------------------------------
+
+
+def test_definition_dict_role_covers_exactly_its_step_types(built: Built) -> None:
+    statements = {s["Sid"]: s for s in _pipeline_policy(built.templates["DefinitionStack"])}
+    assert set(statements) == {
+        "PassJobRole",
+        "RunProcessingJobPipelinesAny",
+        "RegisterModelVersions",
+        "UseModelPackageGroups",
+        "ReadPropertyFiles",
+        "UsePlatformKey",
+    }
+    assert statements["PassJobRole"]["Resource"] == JOB_ROLE_ARN
+    assert statements["UsePlatformKey"]["Resource"] == KEY_ARN
+    assert statements["ReadPropertyFiles"]["Resource"] == (
+        f"arn:aws:s3:::{BUCKET_NAME}/pipelines/Churn-Pipeline/*"
+    )
+    assert built.definition.step_types == frozenset(
+        {"Processing", "Condition", "RegisterModel", "Fail"}
+    )
+    assert built.definition.model_package_group_names == ("churn-models",)
+
+
+def test_definition_dict_is_inlined_with_its_settings(built: Built) -> None:
+    template = built.templates["DefinitionStack"]
+    (pipeline,) = resources(template, "AWS::SageMaker::Pipeline").values()
+    properties = pipeline["Properties"]
+    assert json.loads(properties["PipelineDefinition"]["PipelineDefinitionBody"]) == DEFINITION
+    assert properties["ParallelismConfiguration"] == {"MaxParallelExecutionSteps": 4}
+    # The pipeline ARN uses the lowercased name, as SageMaker does.
+    assert built.definition.pipeline_arn == f"{ARN_PREFIX}:pipeline/churn-pipeline"
+
+
+def test_schedule_starts_executions_with_fixed_parameters(built: Built) -> None:
+    template = Template.from_json(built.templates["DefinitionStack"])
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "ScheduleExpression": "cron(0 3 ? * MON-FRI *)",
+            "Targets": [
+                Match.object_like(
+                    {
+                        "Arn": f"{ARN_PREFIX}:pipeline/churn-pipeline",
+                        "SageMakerPipelineParameters": {
+                            "PipelineParameterList": [{"Name": "Threshold", "Value": "0.8"}]
+                        },
+                    }
+                )
+            ],
+        },
+    )
+
+
+def test_topic_key_in_the_same_stack_lets_eventbridge_publish(built: Built) -> None:
+    template = Template.from_json(built.templates["DefinitionStack"])
+    template.has_resource_properties(
+        "AWS::KMS::Key",
+        {
+            "KeyPolicy": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Sid": "AllowEventBridgeToPublishEncryptedMessages",
+                                "Principal": {"Service": "events.amazonaws.com"},
+                                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_grant_start_execution_names_only_this_pipeline(built: Built) -> None:
+    template = Template.from_json(built.templates["DefinitionStack"])
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": "sagemaker:StartPipelineExecution",
+                        "Effect": "Allow",
+                        "Resource": f"{ARN_PREFIX}:pipeline/churn-pipeline",
+                    }
+                ]
+            }
+        },
+    )
+
+
+def test_metrics_use_the_model_building_pipeline_namespace(built: Built) -> None:
+    stack = cdk.Stack.of(built.definition)
+    expected = {
+        built.definition.metric_execution_started(): ("ExecutionStarted", "Sum"),
+        built.definition.metric_execution_succeeded(): ("ExecutionSucceeded", "Sum"),
+        built.definition.metric_execution_failed(): ("ExecutionFailed", "Sum"),
+        built.definition.metric_execution_stopped(): ("ExecutionStopped", "Sum"),
+        built.definition.metric_execution_duration(): ("ExecutionDuration", "Average"),
+    }
+    for metric, (name, statistic) in expected.items():
+        assert metric.namespace == "AWS/Sagemaker/ModelBuildingPipeline"
+        assert metric.metric_name == name
+        assert metric.statistic == statistic
+        assert stack.resolve(metric.dimensions) == {"PipelineName": "Churn-Pipeline"}
+
+
+def test_large_definition_is_uploaded_and_referenced(built: Built) -> None:
+    (pipeline,) = resources(built.templates["LargeStack"], "AWS::SageMaker::Pipeline").values()
+    location = pipeline["Properties"]["PipelineDefinition"]["PipelineDefinitionS3Location"]
+    assert location["Bucket"] == "cdk-hnb659fds-assets-123456789012-us-east-1"
+    assert location["Key"].endswith(".json")
+    assert built.large.definition_asset is not None
+    assert resources(built.templates["LargeStack"], "AWS::Events::Rule") == {}
+
+
+def test_sdk_pipeline_definition_is_used_as_is(built: Built) -> None:
+    (pipeline,) = resources(built.templates["SdkStack"], "AWS::SageMaker::Pipeline").values()
+    body = json.loads(pipeline["Properties"]["PipelineDefinition"]["PipelineDefinitionBody"])
+    assert [step["Name"] for step in body["Steps"]] == ["Prepare", "Stop"]
+    assert pipeline["Properties"]["PipelineName"] == "sdk-built-pipeline"
+    statements = {s["Sid"] for s in _pipeline_policy(built.templates["SdkStack"])}
+    assert statements == {
+        "PassJobRole",
+        "RunProcessingJobPipelinesAny",
+        "ReadPropertyFiles",
+        "UsePlatformKey",
+    }
+
+
+def test_trigger_turns_on_eventbridge_for_a_bucket_in_the_same_stack(built: Built) -> None:
+    template = Template.from_json(built.templates["TriggerStack"])
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {"NotificationConfiguration": {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}},
+    )
+
+
+def test_trigger_on_another_stacks_bucket_needs_eventbridge_there() -> None:
+    app = new_app()
+    producer = new_stack(app, "Producer")
+    key = kms.Key(producer, "Key", enable_key_rotation=True)
+    bucket = s3.Bucket(producer, "Bucket", encryption_key=key)
+    consumer = new_stack(app, "Consumer")
+    _, _, role = imported_platform(consumer)
+    SageMakerPipeline(
+        consumer,
+        "Triggered",
+        definition=DEFINITION,
+        pipeline_name="triggered",
+        job_role=role,
+        artifact_bucket=bucket,
+        encryption_key=key,
+        trigger_prefix="incoming/",
+        notify_on_failure=False,
+    )
+    with pytest.raises(RuntimeError) as error:
+        app.synth()
+    assert (
+        "trigger_prefix 'incoming/' needs the artifact bucket 'Producer/Bucket' to send events "
+        "to EventBridge; it is defined in another stack, so turn it on there "
+        "(ArtifactStorage(event_bridge_enabled=True))"
+    ) in str(error.value)
+
+
+# --- Bad props --------------------------------------------------------------------------------
+
+
+def _problems(stack: cdk.Stack, **props: Any) -> list[str]:
+    bucket, key, role = imported_platform(stack)
+    arguments: dict[str, Any] = {
+        "job_role": role,
+        "artifact_bucket": bucket,
+        "encryption_key": key,
+        "notify_on_failure": False,
+    }
+    arguments.update(props)
+    with pytest.raises(PropsValidationError) as error:
+        SageMakerPipeline(stack, f"Bad{len(stack.node.children)}", **arguments)
+    return error.value.problems
+
+
+def test_exactly_one_definition_source(stack: cdk.Stack) -> None:
+    spec = reference_pipeline(input_data_uri="s3://b/d/")
+    assert _problems(stack, spec=spec, definition=DEFINITION) == [
+        "'spec' and 'definition' cannot be used together: give the pipeline exactly one definition"
+    ]
+
+
+def test_a_definition_source_is_required(stack: cdk.Stack) -> None:
+    assert _problems(stack) == ["one of 'spec', 'definition' or 'sdk_pipeline' is required"]
+
+
+def test_pipeline_name_rules(stack: cdk.Stack) -> None:
+    assert _problems(stack, definition=DEFINITION) == [
+        "pipeline_name is required with 'definition'"
+    ]
+    assert _problems(stack, definition=DEFINITION, pipeline_name="bad_name-") == [
+        "pipeline_name 'bad_name-' is not a valid SageMaker name: use 1-256 letters, digits "
+        "and hyphens, starting and ending with a letter or digit"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("expression", "problem"),
+    [
+        (
+            "cron(0 3 * * *)",
+            "schedule 'cron(0 3 * * *)' has 5 cron fields; EventBridge needs 6: minutes hours "
+            "day-of-month month day-of-week year",
+        ),
+        (
+            "cron(0 3 * * * *)",
+            "schedule 'cron(0 3 * * * *)': exactly one of day-of-month ('*') and day-of-week "
+            "('*') must be '?'",
+        ),
+        (
+            "cron(0 24 ? * MON *)",
+            "schedule 'cron(0 24 ? * MON *)': invalid hours field '24' (expected values from 0 "
+            "to 23, with '*', ',', '-' and '/' as EventBridge allows)",
+        ),
+        ("rate(1 days)", "schedule 'rate(1 days)': use '1 day' (EventBridge is strict)"),
+        (
+            "rate(2 weeks)",
+            "schedule 'rate(2 weeks)': the rate unit 'weeks' must be minute(s), hour(s) or day(s)",
+        ),
+        (
+            "at(2030-01-01T00:00:00)",
+            "schedule 'at(2030-01-01T00:00:00)' is not an EventBridge schedule expression; "
+            "expected 'rate(<value> <unit>)' such as 'rate(1 day)' or 'cron(<6 fields>)' such "
+            "as 'cron(0 3 * * ? *)'",
+        ),
+    ],
+)
+def test_invalid_schedules_are_refused(stack: cdk.Stack, expression: str, problem: str) -> None:
+    assert _problems(
+        stack,
+        definition=DEFINITION,
+        pipeline_name="p",
+        schedule=events.Schedule.expression(expression),
+    ) == [problem]
+
+
+def test_missing_property_file_is_refused(stack: cdk.Stack) -> None:
+    definition = _definition()
+    definition["Steps"][0]["PropertyFiles"] = []
+    assert _problems(stack, definition=definition, pipeline_name="p") == [
+        "definition reads property file 'Report' of step 'Prepare' (Std:JsonGet), but that "
+        "step declares no such PropertyFiles entry (declared: none)"
+    ]
+
+
+def test_property_file_of_unknown_step_is_refused(stack: cdk.Stack) -> None:
+    definition = _definition()
+    definition["Steps"][0]["Name"] = "Preprocess"
+    assert _problems(stack, definition=definition, pipeline_name="p") == [
+        "definition reads property file 'Report' of step 'Prepare' (Std:JsonGet), but there is "
+        "no such step"
+    ]
+
+
+def test_invalid_instance_type_in_definition_is_refused(stack: cdk.Stack) -> None:
+    definition = _definition()
+    definition["Steps"][0]["Arguments"]["ProcessingResources"]["ClusterConfig"]["InstanceType"] = (
+        "m5.large"
+    )
+    assert _problems(stack, definition=definition, pipeline_name="p") == [
+        "definition Steps.Prepare.ProcessingResources.ClusterConfig.InstanceType 'm5.large' is "
+        "not a SageMaker instance type; expected e.g. 'ml.m5.large'"
+    ]
+
+
+def test_definition_over_the_service_limit_is_refused(stack: cdk.Stack) -> None:
+    definition = _definition(Metadata={"padding": "x" * (1024 * 1024)})
+    (problem,) = _problems(stack, definition=definition, pipeline_name="p")
+    assert problem.startswith("the pipeline definition is 104")
+    assert problem.endswith(
+        "bytes; SageMaker accepts at most 1048576 bytes (1 MiB): split the pipeline or move "
+        "large literals (such as inline scripts) into job code"
+    )
+
+
+def test_large_definition_with_deploy_time_values_is_refused(stack: cdk.Stack) -> None:
+    definition = _definition(Metadata={"padding": "x" * INLINE_DEFINITION_LIMIT})
+    definition["Parameters"][0]["DefaultValue"] = f"s3://{stack.account}-{stack.stack_id}/"
+    (problem,) = _problems(stack, definition=definition, pipeline_name="p")
+    assert problem.endswith(
+        f"more than the {INLINE_DEFINITION_LIMIT} bytes kept inline, so it is uploaded to S3 as "
+        "a file, where deploy-time values (role ARNs, bucket names, asset locations) cannot be "
+        "filled in: use literal values in a definition this large"
+    )
+
+
+def test_register_step_with_run_time_group_needs_explicit_groups(stack: cdk.Stack) -> None:
+    definition = _definition()
+    register = definition["Steps"][1]["Arguments"]["IfSteps"][0]
+    register["Arguments"]["ModelPackageGroupName"] = {"Get": "Parameters.Group"}
+    assert _problems(stack, definition=definition, pipeline_name="p") == [
+        "RegisterModel step 'Register' takes its model package group from {\"Get\": "
+        '"Parameters.Group"}, which is only known at run time: pass the groups it may use as '
+        "model_package_group_names"
+    ]
+
+
+def test_trigger_parameter_must_be_a_pipeline_parameter(stack: cdk.Stack) -> None:
+    assert _problems(
+        stack,
+        definition=DEFINITION,
+        pipeline_name="p",
+        trigger_prefix="incoming/",
+        trigger_parameter="DataUri",
+    ) == [
+        "trigger_parameter 'DataUri' is not a parameter of the pipeline (parameters: "
+        "InputDataUri, Threshold)"
+    ]
+
+
+def test_conflicting_and_malformed_props_are_all_reported(stack: cdk.Stack) -> None:
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack, "Vpc", vpc_id="vpc-1", availability_zones=["us-east-1a"]
+    )
+    assert _problems(
+        stack,
+        definition=DEFINITION,
+        pipeline_name="p",
+        vpc=vpc,
+        trigger_prefix="/incoming",
+        schedule_parameters={"Threshold": "1"},
+        max_parallel_steps=0,
+    ) == [
+        "trigger_prefix entry '/incoming' must be a folder such as 'data/': not empty, ending "
+        "with '/', not starting with '/', without '*'",
+        "'vpc' and 'definition' cannot be used together: a native definition carries its own "
+        "NetworkConfig; 'vpc' applies to 'spec'",
+        "'schedule_parameters' and 'schedule' cannot be used together: they need a 'schedule'",
+        "max_parallel_steps 0 must be a whole number from 1 to 1000",
+    ]
+
+
+def test_sdk_pipeline_without_definition_method_is_refused(stack: cdk.Stack) -> None:
+    assert _problems(stack, sdk_pipeline=object(), pipeline_name="p") == [
+        "sdk_pipeline 'object' has no definition() method; expected a "
+        "sagemaker.mlops.workflow.pipeline.Pipeline"
+    ]
+
+
+def test_spec_code_directory_must_exist(stack: cdk.Stack, tmp_path: Path) -> None:
+    spec = reference_pipeline(input_data_uri="s3://b/d/")
+    missing = type(spec)(
+        name=spec.name,
+        steps=spec.steps,
+        parameters=spec.parameters,
+        base_directory=str(tmp_path),
+    )
+    assert _problems(stack, spec=missing) == [
+        f"spec step code 'scripts' is not a directory: '{tmp_path / 'scripts'}' does not exist"
+    ]

@@ -1,0 +1,315 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk.assertions import Match, Template
+
+from mlpipes_constructs._internal.validation import PropsValidationError
+from mlpipes_constructs.sagemaker import EndpointDeployment, ModelRegistry
+from tests.unit.sagemaker.conftest import (
+    ACCOUNT,
+    REGION,
+    as_list,
+    imported_platform,
+    new_app,
+    new_stack,
+    policy_statements,
+    resources,
+    synthesized_templates,
+)
+
+ARN_PREFIX = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}"
+
+
+def _state_machine(template: dict[str, Any]) -> dict[str, Any]:
+    (machine,) = resources(template, "AWS::StepFunctions::StateMachine").values()
+    return machine
+
+
+def _definition(template: dict[str, Any]) -> dict[str, Any]:
+    """The state machine definition, with CloudFormation references replaced by markers."""
+    parts = _state_machine(template)["Properties"]["DefinitionString"]["Fn::Join"][1]
+    text = "".join(part if isinstance(part, str) else "REF" for part in parts)
+    definition: dict[str, Any] = json.loads(text)
+    return definition
+
+
+def test_group_is_retained_on_delete(sagemaker_template: dict[str, Any]) -> None:
+    (group,) = resources(sagemaker_template, "AWS::SageMaker::ModelPackageGroup").values()
+    assert group["DeletionPolicy"] == "Retain"
+    assert group["UpdateReplacePolicy"] == "Retain"
+    assert group["Properties"]["ModelPackageGroupName"] == "mlpipes-review-classifier"
+
+
+def test_only_approved_versions_of_this_group_start_a_deployment(
+    sagemaker_template: dict[str, Any],
+) -> None:
+    Template.from_json(sagemaker_template).has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.sagemaker"],
+                "detail-type": ["SageMaker Model Package State Change"],
+                "detail": {
+                    "ModelPackageGroupName": ["mlpipes-review-classifier"],
+                    "ModelApprovalStatus": ["Approved"],
+                },
+            },
+            "Targets": [Match.object_like({"Arn": {"Ref": Match.string_like_regexp("Deploy")}})],
+        },
+    )
+
+
+def test_deployment_flow_creates_or_updates_the_endpoint_then_scales_it(
+    sagemaker_template: dict[str, Any],
+) -> None:
+    states = _definition(sagemaker_template)["States"]
+    resources_by_state = {
+        name: state["Resource"].rsplit(":", 1)[-1]
+        for name, state in states.items()
+        if state["Type"] == "Task"
+    }
+    assert resources_by_state == {
+        "DescribeModelPackage": "describeModelPackage",
+        "CreateModel": "createModel",
+        "CreateEndpointConfig": "createEndpointConfig",
+        "FindEndpoint": "describeEndpoint",
+        "CreateEndpoint": "createEndpoint",
+        "DeregisterScalableTarget": "deregisterScalableTarget",
+        "UpdateEndpoint": "updateEndpoint",
+        "CheckEndpoint": "describeEndpoint",
+        "RegisterScalableTarget": "registerScalableTarget",
+        "PutScalingPolicy": "putScalingPolicy",
+    }
+    assert states["StillApproved?"]["Choices"][0] == {
+        "Variable": "$.package.status",
+        "StringEquals": "Approved",
+        "Next": "NameResources",
+    }
+    assert states["EndpointExists?"]["Choices"][0]["Next"] == "DeregisterScalableTarget"
+    assert states["EndpointExists?"]["Default"] == "CreateEndpoint"
+    assert states["FindEndpoint"]["Catch"][0]["Next"] == "CreateEndpoint"
+    config = states["CreateEndpointConfig"]["Parameters"]
+    assert config["KmsKeyId"] == "REF"
+    assert config["DataCaptureConfig"]["InitialSamplingPercentage"] == 100
+    assert config["DataCaptureConfig"]["DestinationS3Uri"] == (
+        "s3://REF/data-capture/mlpipes-review-classifier/"
+    )
+    assert config["ProductionVariants"][0]["InstanceType"] == "ml.m5.large"
+    model = states["CreateModel"]["Parameters"]
+    assert model["PrimaryContainer"] == {"ModelPackageName.$": "$.package.arn"}
+    assert set(model["VpcConfig"]) == {"Subnets", "SecurityGroupIds"}
+    scaling = states["RegisterScalableTarget"]["Parameters"]
+    assert scaling == {
+        "ServiceNamespace": "sagemaker",
+        "ResourceId": "endpoint/mlpipes-review-classifier/variant/AllTraffic",
+        "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+        "MinCapacity": 1,
+        "MaxCapacity": 2,
+    }
+    policy = states["PutScalingPolicy"]["Parameters"]["TargetTrackingScalingPolicyConfiguration"]
+    assert policy["PredefinedMetricSpecification"] == {
+        "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
+    }
+
+
+def test_state_machine_logs_everything_encrypted_and_traces(
+    sagemaker_template: dict[str, Any],
+) -> None:
+    properties = _state_machine(sagemaker_template)["Properties"]
+    assert properties["TracingConfiguration"] == {"Enabled": True}
+    assert properties["LoggingConfiguration"]["Level"] == "ALL"
+    assert properties["LoggingConfiguration"]["IncludeExecutionData"] is True
+    (log_group,) = [
+        group
+        for logical_id, group in resources(sagemaker_template, "AWS::Logs::LogGroup").items()
+        if logical_id.startswith("ModelRegistryDeploymentLogs")
+    ]
+    assert "KmsKeyId" in log_group["Properties"]
+    assert log_group["DeletionPolicy"] == "Retain"
+    # It waits for its managed policy (logging permissions are checked at creation).
+    (dependency,) = _state_machine(sagemaker_template)["DependsOn"]
+    assert dependency.startswith("ModelRegistryDeploymentPolicy")
+
+
+def test_deployment_role_is_least_privilege(sagemaker_template: dict[str, Any]) -> None:
+    statements = {
+        s["Sid"]: s for s in policy_statements(sagemaker_template, "Permissions of the deployment")
+    }
+    star = {
+        action
+        for s in statements.values()
+        if "*" in as_list(s["Resource"])
+        for action in as_list(s["Action"])
+    }
+    assert star == {
+        "logs:CreateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:DescribeLogGroups",
+        "logs:DescribeResourcePolicies",
+        "logs:GetLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:UpdateLogDelivery",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
+    }
+    assert all("*" not in a for s in statements.values() for a in as_list(s["Action"]))
+    assert statements["CreateModels"]["Resource"] == (
+        f"{ARN_PREFIX}:model/mlpipes-review-classifier-v*"
+    )
+    assert sorted(statements["DeployEndpoint"]["Resource"]) == [
+        f"{ARN_PREFIX}:endpoint-config/mlpipes-review-classifier-v*",
+        f"{ARN_PREFIX}:endpoint/mlpipes-review-classifier",
+    ]
+    assert statements["PassModelRole"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    }
+    assert statements["CreateAutoScalingServiceRole"]["Resource"] == (
+        f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/"
+        "sagemaker.application-autoscaling.amazonaws.com/"
+        "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+    )
+
+
+def test_model_role_may_write_data_capture_and_endpoint_logs(
+    sagemaker_template: dict[str, Any],
+) -> None:
+    statements = {
+        s["Sid"]: s for s in policy_statements(sagemaker_template, "Lets the model behind")
+    }
+    assert set(statements) == {
+        "WriteDataCapture",
+        "EncryptDataCapture",
+        "CreateEndpointLogGroup",
+        "WriteEndpointLogs",
+    }
+    assert json.dumps(statements["WriteDataCapture"]["Resource"]).endswith(
+        '"/data-capture/mlpipes-review-classifier/*"]]}'
+    )
+
+
+@pytest.fixture(scope="module")
+def registry_templates() -> dict[str, dict[str, Any]]:
+    app = new_app()
+    stack = new_stack(app, "RegistryStack")
+    registry = ModelRegistry(
+        stack,
+        "Registry",
+        model_package_group_name="Churn-Models",
+        cross_account_read_ids=["111122223333"],
+    )
+    reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
+    registry.grant_read(reader)
+    registrar = iam.Role(stack, "Registrar", assumed_by=iam.AccountRootPrincipal())
+    registry.grant_register(registrar)
+    return synthesized_templates(app)
+
+
+def test_cross_account_read_policy_names_the_accounts(
+    registry_templates: dict[str, dict[str, Any]],
+) -> None:
+    template = registry_templates["RegistryStack"]
+    (group,) = resources(template, "AWS::SageMaker::ModelPackageGroup").values()
+    (statement,) = group["Properties"]["ModelPackageGroupPolicy"]["Statement"]
+    assert statement["Principal"] == {"AWS": ["arn:aws:iam::111122223333:root"]}
+    assert statement["Action"] == [
+        "sagemaker:DescribeModelPackageGroup",
+        "sagemaker:DescribeModelPackage",
+        "sagemaker:ListModelPackages",
+    ]
+    assert resources(template, "AWS::StepFunctions::StateMachine") == {}
+
+
+def test_grants_name_the_group_and_its_versions(
+    registry_templates: dict[str, dict[str, Any]],
+) -> None:
+    policies = {
+        logical_id.split("DefaultPolicy")[0]: policy["Properties"]["PolicyDocument"]["Statement"]
+        for logical_id, policy in resources(
+            registry_templates["RegistryStack"], "AWS::IAM::Policy"
+        ).items()
+    }
+    packages = [
+        f"{ARN_PREFIX}:model-package/Churn-Models/*",
+        f"{ARN_PREFIX}:model-package/churn-models/*",
+    ]
+    assert policies["Reader"] == [
+        {
+            "Action": "sagemaker:DescribeModelPackageGroup",
+            "Effect": "Allow",
+            "Resource": f"{ARN_PREFIX}:model-package-group/churn-models",
+        },
+        {"Action": "sagemaker:DescribeModelPackage", "Effect": "Allow", "Resource": packages},
+    ]
+    assert {action for s in policies["Registrar"] for action in as_list(s["Action"])} == {
+        "sagemaker:CreateModelPackage",
+        "sagemaker:DescribeModelPackageGroup",
+        "sagemaker:DescribeModelPackage",
+    }
+
+
+def _problems(stack: cdk.Stack, **props: Any) -> list[str]:
+    arguments: dict[str, Any] = {"model_package_group_name": "models"}
+    arguments.update(props)
+    with pytest.raises(PropsValidationError) as error:
+        ModelRegistry(stack, f"Bad{len(stack.node.children)}", **arguments)
+    return error.value.problems
+
+
+def test_invalid_group_name_and_accounts(stack: cdk.Stack) -> None:
+    assert _problems(
+        stack, model_package_group_name="models_v2", cross_account_read_ids=["12345"]
+    ) == [
+        "model_package_group_name 'models_v2' is not a valid SageMaker name: use 1-63 "
+        "letters, digits and hyphens, starting and ending with a letter or digit",
+        "cross_account_read_ids entry '12345' is not a 12-digit account id",
+    ]
+
+
+def test_deployment_needs_its_resources(stack: cdk.Stack) -> None:
+    assert _problems(stack, deploy_on_approval=EndpointDeployment(endpoint_name="churn")) == [
+        "model_role is required with deploy_on_approval",
+        "artifact_bucket is required with deploy_on_approval",
+        "encryption_key is required with deploy_on_approval",
+    ]
+
+
+def test_deployment_settings_are_checked(stack: cdk.Stack) -> None:
+    bucket, key, role = imported_platform(stack)
+    deployment = EndpointDeployment(
+        endpoint_name="an-endpoint-name-that-is-far-too-long-for-us",
+        instance_type="ml.m5.huge",
+        data_capture_percentage=150,
+        min_capacity=3,
+        max_capacity=2,
+    )
+    assert _problems(
+        stack,
+        deploy_on_approval=deployment,
+        model_role=role,
+        artifact_bucket=bucket,
+        encryption_key=key,
+    ) == [
+        "deploy_on_approval.endpoint_name 'an-endpoint-name-that-is-far-too-long-for-us' is not "
+        "a valid SageMaker name: use 1-40 letters, digits and hyphens, starting and ending "
+        "with a letter or digit",
+        "deploy_on_approval.instance_type 'ml.m5.huge' is not a SageMaker instance type; "
+        "expected e.g. 'ml.m5.large'",
+        "deploy_on_approval.data_capture_percentage 150 must be a whole number from 0 to 100",
+        "deploy_on_approval.max_capacity 2 must be at least min_capacity 3",
+    ]
+
+
+def test_deployment_props_without_deployment_conflict(stack: cdk.Stack) -> None:
+    bucket, _, _ = imported_platform(stack)
+    assert _problems(stack, artifact_bucket=bucket) == [
+        "'artifact_bucket' and 'deploy_on_approval=None' cannot be used together: it "
+        "configures deployment"
+    ]

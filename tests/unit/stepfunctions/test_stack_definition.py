@@ -1,0 +1,26 @@
+"""The bundled Step Functions stack's state machine is valid ASL."""
+
+from __future__ import annotations
+
+from mlpipes_constructs.reference import reference_pipeline
+from tests.conftest import SynthesizedApp
+from tests.unit.stepfunctions.asl import definition_of, transition_problems
+
+
+def test_stack_definition_is_valid_asl_with_every_spec_step(bundled_app: SynthesizedApp) -> None:
+    definition = definition_of(bundled_app.template("stepfunctions"), {"AWS::Partition": "aws"})
+
+    assert list(transition_problems(definition)) == []
+    steps = {step.name for step in reference_pipeline(input_data_uri="s3://b/d/").steps}
+    assert steps <= set(definition["States"])
+    preprocess = definition["States"]["Preprocess"]["Parameters"]
+    assert preprocess["NetworkConfig"]["VpcConfig"]["Subnets"]
+    assert preprocess["ProcessingInputs"][0]["S3Input"]["S3Uri"].startswith("s3://")
+    assert definition["States"]["RegisterModel"]["Parameters"]["ModelPackageGroupName"] == (
+        "mlpipes-review-classifier-sfn"
+    )
+
+
+def test_stack_has_no_inline_policies(bundled_app: SynthesizedApp) -> None:
+    resources = bundled_app.template("stepfunctions")["Resources"].values()
+    assert [r for r in resources if r["Type"] == "AWS::IAM::Policy"] == []

@@ -1,0 +1,188 @@
+"""MlStateMachine: logging, tracing, timeout, notifications, IAM, schedule, metrics, props."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk.assertions import Match, Template
+
+from mlpipes_constructs._internal.validation import PropsValidationError
+from mlpipes_constructs.foundation import SageMakerJobRole
+from mlpipes_constructs.reference import reference_pipeline
+from mlpipes_constructs.stepfunctions import MlStateMachine
+from tests.conftest import TEST_ENV
+
+
+@pytest.fixture(scope="module")
+def built() -> tuple[MlStateMachine, dict[str, Any]]:
+    stack = cdk.Stack(cdk.App(), "Machine", env=TEST_ENV)
+    bucket = s3.Bucket.from_bucket_name(stack, "Bucket", "artifacts")
+    key = cdk.aws_kms.Key(stack, "JobKey", enable_key_rotation=True)
+    job_role = SageMakerJobRole(stack, "JobRole", bucket=bucket, encryption_key=key)
+    machine = MlStateMachine(
+        stack,
+        "Pipeline",
+        pipeline=reference_pipeline(input_data_uri="s3://artifacts/data/"),
+        job_role=job_role,
+        artifact_bucket=bucket,
+        schedule="rate(1 day)",
+        schedule_input={"AccuracyThreshold": 0.8},
+    )
+    return machine, Template.from_stack(stack).to_json()
+
+
+def _resources(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [r for r in template["Resources"].values() if r["Type"] == kind]
+
+
+def test_state_machine_logs_everything_encrypted_traces_and_times_out(
+    built: tuple[MlStateMachine, dict[str, Any]],
+) -> None:
+    template = Template.from_json(built[1])
+    template.has_resource_properties(
+        "AWS::StepFunctions::StateMachine",
+        {
+            "StateMachineType": "STANDARD",
+            "TracingConfiguration": {"Enabled": True},
+            "LoggingConfiguration": Match.object_like(
+                {"Level": "ALL", "IncludeExecutionData": True}
+            ),
+            "DefinitionString": Match.any_value(),
+        },
+    )
+    definition = str(_resources(built[1], "AWS::StepFunctions::StateMachine")[0])
+    assert '"TimeoutSeconds":86400' in definition
+    template.has_resource_properties(
+        "AWS::Logs::LogGroup", {"KmsKeyId": Match.any_value(), "RetentionInDays": 365}
+    )
+
+
+def test_failures_notify_an_encrypted_topic(built: tuple[MlStateMachine, dict[str, Any]]) -> None:
+    template = Template.from_json(built[1])
+    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.states"],
+                "detail-type": ["Step Functions Execution Status Change"],
+                "detail": {
+                    "status": ["FAILED", "TIMED_OUT", "ABORTED"],
+                    "stateMachineArn": [Match.any_value()],
+                },
+            },
+            "Targets": [Match.object_like({"Arn": Match.any_value()})],
+        },
+    )
+    key = _resources(built[1], "AWS::KMS::Key")
+    principals = str([k["Properties"]["KeyPolicy"] for k in key])
+    assert "events.amazonaws.com" in principals
+
+
+def test_roles_have_no_inline_policies(built: tuple[MlStateMachine, dict[str, Any]]) -> None:
+    assert _resources(built[1], "AWS::IAM::Policy") == []
+    machine = _resources(built[1], "AWS::StepFunctions::StateMachine")[0]
+    assert len(machine["DependsOn"]) == 1
+    actions = str(built[0].role.managed_policy.document.to_json())
+    assert "sagemaker:CreateProcessingJob" in actions
+    assert "sagemaker:*" not in actions
+
+
+def test_job_role_may_read_the_uploaded_code(built: tuple[MlStateMachine, dict[str, Any]]) -> None:
+    machine = built[0]
+    assert list(machine.code_assets) == ["scripts"]
+    job_policy = next(
+        p
+        for p in _resources(built[1], "AWS::IAM::ManagedPolicy")
+        if "Permissions of mlpipes SageMaker jobs" in str(p)
+    )
+    asset = machine.code_assets["scripts"]
+    assert asset.s3_object_key.split(".")[0] in str(cdk.Stack.of(machine).resolve(job_policy))
+
+
+def test_schedule_starts_executions_with_the_given_input(
+    built: tuple[MlStateMachine, dict[str, Any]],
+) -> None:
+    Template.from_json(built[1]).has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "ScheduleExpression": "rate(1 day)",
+            "Targets": [Match.object_like({"Input": '{"AccuracyThreshold":0.8}'})],
+        },
+    )
+
+
+def test_metrics_and_grants(built: tuple[MlStateMachine, dict[str, Any]]) -> None:
+    machine = built[0]
+    assert machine.metric_failed().metric_name == "ExecutionsFailed"
+    assert machine.metric_timed_out().namespace == "AWS/States"
+    assert machine.metric_time().metric_name == "ExecutionTime"
+    assert "StateMachineArn" in machine.metric_started().dimensions
+    stack = cdk.Stack.of(machine)
+    user = iam.User(stack, "Operator")
+    machine.grant_start_execution(user)
+    assert "states:StartExecution" in str(
+        stack.resolve(user.node.find_child("DefaultPolicy").document.to_json())
+    )  # type: ignore[attr-defined]
+
+
+def _bad(**props: Any) -> None:
+    stack = cdk.Stack(cdk.App(), "Bad", env=TEST_ENV)
+    MlStateMachine(stack, "Machine", **props)
+
+
+def _chain(stack: cdk.Stack | None = None) -> sfn.IChainable:
+    return sfn.Pass(stack or cdk.Stack(cdk.App(), "Chain"), "Start")
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({}, "one of 'pipeline' and 'definition' is required"),
+        (
+            {"pipeline": reference_pipeline(input_data_uri="s3://b/d/")},
+            "job_role is required with 'pipeline'",
+        ),
+        ({"timeout": cdk.Duration.days(400)}, "timeout 34560000 seconds must be from 1 second"),
+        ({"schedule": "every day"}, "schedule 'every day' is not an EventBridge schedule"),
+        ({"schedule": "rate(1 days)"}, "schedule 'rate\\(1 days\\)'"),
+        ({"schedule_input": {"a": 1}}, "'schedule_input' and 'schedule=None'"),
+        ({"state_machine_name": "has space"}, "state_machine_name 'has space'"),
+        ({"artifact_prefix": "x/"}, "'definition' and 'artifact_prefix' cannot be used together"),
+    ],
+)
+def test_bad_props_fail_with_a_clear_error(props: dict[str, Any], message: str) -> None:
+    stack = cdk.Stack(cdk.App(), "Bad", env=TEST_ENV)
+    if "pipeline" not in props and props != {}:
+        props = {"definition": sfn.Pass(stack, "Start"), **props}
+    with pytest.raises(PropsValidationError, match=message):
+        MlStateMachine(stack, "Machine", **props)
+
+
+def test_spec_and_definition_conflict() -> None:
+    stack = cdk.Stack(cdk.App(), "Bad", env=TEST_ENV)
+    with pytest.raises(PropsValidationError, match="'pipeline' and 'definition' cannot be used"):
+        MlStateMachine(
+            stack,
+            "Machine",
+            pipeline=reference_pipeline(input_data_uri="s3://b/d/"),
+            definition=sfn.Pass(stack, "Start"),
+        )
+
+
+def test_a_cdk_chainable_runs_without_a_spec() -> None:
+    stack = cdk.Stack(cdk.App(), "Chain", env=TEST_ENV)
+    machine = MlStateMachine(
+        stack, "Machine", definition=sfn.Pass(stack, "Hello"), timeout=cdk.Duration.hours(1)
+    )
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::StepFunctions::StateMachine", 1)
+    assert machine.compiled is None
+    assert '"TimeoutSeconds":3600' in str(
+        _resources(template.to_json(), "AWS::StepFunctions::StateMachine")[0]
+    )
