@@ -18,6 +18,7 @@ from mlpipes_constructs._internal.aws_images import (
     framework_repository_arn,
 )
 from mlpipes_constructs._internal.compliance import acknowledge, acknowledge_wildcard
+from mlpipes_constructs._internal.iam import ManagedPolicyRole
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
 from mlpipes_constructs.foundation._s3_access import (
     check_prefixes,
@@ -113,21 +114,15 @@ class SageMakerJobRole(Construct):
         self.bucket = bucket
         self.encryption_key = encryption_key
         stack = Stack.of(self)
-        self.role = iam.Role(
+        self.role = ManagedPolicyRole(
             self,
             "Resource",
+            service="sagemaker.amazonaws.com",
             role_name=role_name,
             description="Execution role of mlpipes SageMaker jobs",
-            assumed_by=iam.ServicePrincipal(
-                "sagemaker.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
-            ),
+            policy_description="Permissions of mlpipes SageMaker jobs",
         )
-        # A customer-managed policy rather than an inline one: it can be reviewed, versioned
-        # and attached to other roles on its own.
-        self.policy = iam.ManagedPolicy(
-            self, "Policy", roles=[self.role], description="Permissions of mlpipes SageMaker jobs"
-        )
+        self.policy = self.role.managed_policy
         readable = [*read_prefixes, *(p for p in write_prefixes if p not in read_prefixes)]
         if readable:
             self.policy.add_statements(*prefix_read_statements(bucket, readable, None))

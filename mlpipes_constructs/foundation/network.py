@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -14,6 +14,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from mlpipes_constructs._internal.compliance import acknowledge
+from mlpipes_constructs._internal.iam import ManagedPolicyRole
 from mlpipes_constructs._internal.validation import Problems
 
 #: Interface endpoints a NAT-less VPC needs for SageMaker jobs to start, pull images and log.
@@ -162,19 +163,11 @@ class MlNetwork(Construct):
 
     def _create_flow_log(self, log_group: logs.LogGroup) -> ec2.CfnFlowLog:
         """A flow log of all traffic, written by a role whose only policy is a managed one."""
-        role = iam.Role(
+        role = ManagedPolicyRole(
             self,
             "FlowLogRole",
-            assumed_by=iam.ServicePrincipal(
-                "vpc-flow-logs.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
-            ),
-        )
-        iam.ManagedPolicy(
-            self,
-            "FlowLogPolicy",
-            roles=[role],
-            description="Lets VPC flow logs write to the flow log group",
+            service="vpc-flow-logs.amazonaws.com",
+            policy_description="Lets VPC flow logs write to the flow log group",
             statements=[
                 iam.PolicyStatement(
                     actions=[

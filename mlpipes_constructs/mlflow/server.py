@@ -30,6 +30,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from mlpipes_constructs._internal.compliance import acknowledge, acknowledge_wildcard
+from mlpipes_constructs._internal.iam import ManagedPolicyRole
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
 from mlpipes_constructs.foundation._s3_access import (
     prefix_read_statements,
@@ -352,18 +353,15 @@ class MlflowServer(Construct):
             retention=log_retention,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self.role = iam.Role(
+        # EC2 assumes an instance role without a source account to condition on.
+        self.role = ManagedPolicyRole(
             self,
             "InstanceRole",
             assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
             description="MLflow tracking server instance",
+            policy_description="Permissions of the MLflow tracking server instance",
         )
-        self.policy = iam.ManagedPolicy(
-            self,
-            "InstancePolicy",
-            roles=[self.role],
-            description="Permissions of the MLflow tracking server instance",
-        )
+        self.policy = self.role.managed_policy
         launcher = s3_assets.Asset(self, "Launcher", path=str(LAUNCHER_SOURCE))
         self.notification_topic = sns.Topic(
             self,

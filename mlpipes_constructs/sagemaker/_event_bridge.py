@@ -127,9 +127,9 @@ def _as_list(value: Any) -> list[Any]:
 class PipelineRuleTarget:
     """An EventBridge rule target that starts a SageMaker pipeline execution.
 
-    Static parameters go to the target's ``SageMakerPipelineParameters``; ``input`` (an input
-    transformer producing ``{"PipelineParameterList": [...]}``) carries values taken from the
-    event.
+    The execution gets the target's ``SageMakerPipelineParameters``: fixed values only. A value
+    taken from the event (such as a new object's key) needs a step in between; see
+    :class:`~mlpipes_constructs.sagemaker._trigger.S3PipelineTrigger`.
     """
 
     def __init__(
@@ -138,12 +138,10 @@ class PipelineRuleTarget:
         role: iam.IRole,
         *,
         parameters: dict[str, str] | None = None,
-        input: events.RuleTargetInput | None = None,
     ) -> None:
         self._pipeline_arn = pipeline_arn
         self._role = role
         self._parameters = parameters or {}
-        self._input = input
 
     def bind(self, rule: IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
         if self._parameters:
@@ -153,7 +151,7 @@ class PipelineRuleTarget:
                 "Targets.0.SageMakerPipelineParameters",
                 _parameter_list(self._parameters),
             )
-        return events.RuleTargetConfig(arn=self._pipeline_arn, role=self._role, input=self._input)
+        return events.RuleTargetConfig(arn=self._pipeline_arn, role=self._role)
 
 
 def _parameter_list(parameters: dict[str, str]) -> dict[str, Any]:

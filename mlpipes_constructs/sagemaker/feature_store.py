@@ -29,6 +29,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IValidation
 
 from mlpipes_constructs._internal.compliance import acknowledge_wildcard
+from mlpipes_constructs._internal.iam import ManagedPolicyRole
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
 from mlpipes_constructs.foundation._s3_access import check_prefixes
 from mlpipes_constructs.sagemaker._checks import FEATURE_GROUP_NAME_MAX, check_name
@@ -151,15 +152,6 @@ class FeatureStore(Construct):
 
     def _new_role(self) -> iam.Role:
         stack = Stack.of(self)
-        role = iam.Role(
-            self,
-            "OfflineStoreRole",
-            description="Writes feature group offline stores and their Glue tables",
-            assumed_by=iam.ServicePrincipal(
-                "sagemaker.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            ),
-        )
         objects = self.bucket.arn_for_objects(f"{self.offline_store_prefix}*")
         tables = stack.format_arn(
             service="glue",
@@ -167,11 +159,12 @@ class FeatureStore(Construct):
             resource_name=f"{FEATURE_STORE_DATABASE}/*",
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
-        self.policy = iam.ManagedPolicy(
+        role = ManagedPolicyRole(
             self,
-            "OfflineStorePolicy",
-            roles=[role],
-            description="Permissions of the feature store offline store role",
+            "OfflineStoreRole",
+            service="sagemaker.amazonaws.com",
+            description="Writes feature group offline stores and their Glue tables",
+            policy_description="Permissions of the feature store offline store role",
             statements=[
                 iam.PolicyStatement(
                     sid="WriteOfflineStore",
@@ -219,6 +212,7 @@ class FeatureStore(Construct):
                 ),
             ],
         )
+        self.policy = role.managed_policy
         acknowledge_wildcard(
             self.policy,
             objects,

@@ -21,9 +21,11 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IValidation
 
 from mlpipes_constructs._internal.compliance import acknowledge, acknowledge_wildcard
+from mlpipes_constructs._internal.iam import ManagedPolicyRole
 from mlpipes_constructs._internal.validation import Problems, PropsValidationError, is_unresolved
 from mlpipes_constructs.foundation import SageMakerJobRole
 from mlpipes_constructs.foundation._s3_access import KEY_READ_ACTIONS, check_prefixes
@@ -47,6 +49,7 @@ from mlpipes_constructs.sagemaker._pipeline_permissions import (
     job_permissions,
     unmapped_step_types,
 )
+from mlpipes_constructs.sagemaker._trigger import S3PipelineTrigger, trigger_parameter_problems
 from mlpipes_constructs.sagemaker.compiler import (
     JobNetwork,
     UnsupportedStepError,
@@ -80,7 +83,9 @@ class SageMakerPipeline(Construct):
     Args:
         job_role: the role the pipeline's jobs and models run as.
         artifact_bucket: the bucket pipeline outputs go to (``<artifact_prefix><name>/``).
-        encryption_key: the key job volumes, outputs and the failure topic are encrypted with.
+        encryption_key: the key job volumes, outputs, the failure topic and the S3 trigger's
+            execution logs are encrypted with (for the logs, its policy must let CloudWatch
+            Logs use it, as ``PlatformKey``'s does).
         spec: an orchestrator-neutral pipeline to compile. Default: none.
         definition: a SageMaker pipeline definition dict (``Version``, ``Parameters``,
             ``Steps``...); tokens are allowed in its strings. Default: none.
@@ -102,14 +107,17 @@ class SageMakerPipeline(Construct):
             parameters' defaults.
         trigger_prefix: folder of ``artifact_bucket`` (e.g. ``"data/incoming/"``); a new
             object under it starts an execution with the object's ``s3://`` URI as
-            ``trigger_parameter``. The bucket must send events to EventBridge: a bucket in
+            ``trigger_parameter``: an EventBridge rule starts a small Step Functions state
+            machine (:attr:`trigger_state_machine`) that calls ``StartPipelineExecution``
+            with the event id as idempotency token, logging to a log group encrypted with
+            ``encryption_key``. The bucket must send events to EventBridge: a bucket in
             this stack is switched on here; another stack's bucket must be switched on there
             (``ArtifactStorage(event_bridge_enabled=True)``), which is checked at synth time.
             Default: no S3 trigger.
-        trigger_parameter: the pipeline parameter that receives the new object's URI.
+        trigger_parameter: the String pipeline parameter that receives the new object's URI.
             Default: ``"InputDataUri"``.
-        notify_on_failure: publish failed executions to an encrypted SNS topic.
-            Default: True.
+        notify_on_failure: publish failed executions, and new objects whose trigger
+            execution failed, to an encrypted SNS topic. Default: True.
         notification_topic: the topic for failure notifications. Default: a new topic
             encrypted with ``notification_key``, TLS only.
         notification_key: the key of the new topic. EventBridge must be allowed to use it:
@@ -228,11 +236,9 @@ class SageMakerPipeline(Construct):
         for problem in definition_problems(definition_dict):
             problems.add(problem)
         parameters = _parameter_names(definition_dict)
-        if trigger_prefix is not None and trigger_parameter not in parameters:
-            problems.add(
-                f"trigger_parameter '{trigger_parameter}' is not a parameter of the pipeline "
-                f"(parameters: {', '.join(sorted(parameters)) or 'none'})"
-            )
+        if trigger_prefix is not None:
+            for problem in trigger_parameter_problems(definition_dict, trigger_parameter):
+                problems.add(problem)
         for parameter in schedule_parameters or {}:
             if parameter not in parameters:
                 problems.add(f"schedule_parameters names unknown parameter '{parameter}'")
@@ -268,21 +274,14 @@ class SageMakerPipeline(Construct):
             resource_name=name if is_unresolved(name) else name.lower(),
         )
 
-        self.role = iam.Role(
+        self.role = ManagedPolicyRole(
             self,
             "Role",
+            service="sagemaker.amazonaws.com",
             description=f"Execution role of the SageMaker pipeline {name}",
-            assumed_by=iam.ServicePrincipal(
-                "sagemaker.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            ),
+            policy_description=f"Permissions of the SageMaker pipeline {name}",
         )
-        self.policy = iam.ManagedPolicy(
-            self,
-            "RolePolicy",
-            roles=[self.role],
-            description=f"Permissions of the SageMaker pipeline {name}",
-        )
+        self.policy = self.role.managed_policy
         self._add_role_permissions(stack)
 
         if size > INLINE_DEFINITION_LIMIT:
@@ -329,13 +328,17 @@ class SageMakerPipeline(Construct):
                     )
                 ],
             )
-        if trigger_prefix is not None:
-            self.trigger_rule = self._add_trigger(trigger_prefix, trigger_parameter)
 
         self.failure_topic: sns.ITopic | None = None
         self.failure_rule: events.Rule | None = None
         if notify_on_failure:
             self._add_failure_notifications(notification_topic, notification_key)
+
+        self.trigger_state_machine: sfn.StateMachine | None = None
+        if trigger_prefix is not None:
+            trigger = self._add_trigger(trigger_prefix, trigger_parameter)
+            self.trigger_rule = trigger.rule
+            self.trigger_state_machine = trigger.state_machine
 
     # --- Public API ------------------------------------------------------------------------
 
@@ -606,21 +609,14 @@ class SageMakerPipeline(Construct):
 
     def _events_role(self) -> iam.Role:
         if self.events_role is None:
-            stack = Stack.of(self)
-            self.events_role = iam.Role(
+            self.events_role = ManagedPolicyRole(
                 self,
                 "EventsRole",
+                service="events.amazonaws.com",
                 description=f"Lets EventBridge start the SageMaker pipeline {self.pipeline_name}",
-                assumed_by=iam.ServicePrincipal(
-                    "events.amazonaws.com",
-                    conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+                policy_description=(
+                    f"Start executions of the SageMaker pipeline {self.pipeline_name}"
                 ),
-            )
-            iam.ManagedPolicy(
-                self,
-                "EventsRolePolicy",
-                roles=[self.events_role],
-                description=f"Start executions of the SageMaker pipeline {self.pipeline_name}",
                 statements=[
                     iam.PolicyStatement(
                         actions=["sagemaker:StartPipelineExecution"],
@@ -632,7 +628,7 @@ class SageMakerPipeline(Construct):
 
     # --- Triggers and notifications --------------------------------------------------------
 
-    def _add_trigger(self, prefix: str, parameter: str) -> events.Rule:
+    def _add_trigger(self, prefix: str, parameter: str) -> S3PipelineTrigger:
         bucket = self.artifact_bucket
         state = bucket_event_bridge_state(bucket)
         if state is False and Stack.of(bucket) is Stack.of(self):
@@ -646,34 +642,16 @@ class SageMakerPipeline(Construct):
             )
         else:
             self.node.add_validation(_BucketSendsEvents(bucket, prefix))
-        bucket_name = events.EventField.from_path("$.detail.bucket.name")
-        key = events.EventField.from_path("$.detail.object.key")
-        return events.Rule(
+        return S3PipelineTrigger(
             self,
             "Trigger",
-            description=f"Starts the SageMaker pipeline {self.pipeline_name} for new objects "
-            f"under {prefix}",
-            event_pattern=events.EventPattern(
-                source=["aws.s3"],
-                detail_type=["Object Created"],
-                detail={
-                    "bucket": {"name": [bucket.bucket_name]},
-                    "object": {"key": [{"prefix": prefix}]},
-                },
-            ),
-            targets=[
-                PipelineRuleTarget(
-                    self.pipeline_arn,
-                    self._events_role(),
-                    input=events.RuleTargetInput.from_object(
-                        {
-                            "PipelineParameterList": [
-                                {"Name": parameter, "Value": f"s3://{bucket_name}/{key}"}
-                            ]
-                        }
-                    ),
-                )
-            ],
+            bucket=bucket,
+            prefix=prefix,
+            pipeline_name=self.pipeline_name,
+            pipeline_arn=self.pipeline_arn,
+            parameter=parameter,
+            encryption_key=self.encryption_key,
+            failure_topic=self.failure_topic,
         )
 
     def _add_failure_notifications(

@@ -21,6 +21,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from mlpipes_constructs._internal.compliance import acknowledge, acknowledge_wildcard
+from mlpipes_constructs._internal.iam import ManagedPolicyRole, depend_only_on_policy
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
 from mlpipes_constructs.foundation import SageMakerJobRole
 from mlpipes_constructs.foundation._s3_access import check_prefixes
@@ -334,24 +335,19 @@ class ModelRegistry(Construct):
             retention=log_retention,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self.deployment_role = iam.Role(
+        self.deployment_role = ManagedPolicyRole(
             self,
             "DeploymentRole",
+            service="states.amazonaws.com",
             description=f"Deploys approved versions of {self.model_package_group_name}",
-            assumed_by=iam.ServicePrincipal(
-                "states.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            policy_description=(
+                f"Permissions of the deployment of {self.model_package_group_name}"
             ),
         )
-        self.deployment_policy = iam.ManagedPolicy(
-            self,
-            "DeploymentPolicy",
-            roles=[self.deployment_role],
-            description=f"Permissions of the deployment of {self.model_package_group_name}",
-        )
+        self.deployment_policy = self.deployment_role.managed_policy
         self._add_deployment_permissions(stack, deployment, model_role, key)
-        # The state machine's own grants would go to an inline policy; every permission it
-        # needs is in the managed policy above instead.
+        # Every permission the state machine needs is written out in the role's policy, so
+        # the grants CDK would add for its tasks, logging and tracing are left out.
         self.state_machine = sfn.StateMachine(
             self,
             "Deployment",
@@ -364,28 +360,15 @@ class ModelRegistry(Construct):
             tracing_enabled=True,
             timeout=Duration.hours(2),
         )
-        # Creating a state machine with logging checks its role's permissions, so it waits
-        # for the managed policy; the role itself is already a dependency through RoleArn.
-        machine = self.state_machine.node.default_child
-        policy = self.deployment_policy.node.default_child
-        assert isinstance(machine, sfn.CfnStateMachine) and isinstance(policy, iam.CfnManagedPolicy)
-        machine.add_override("DependsOn", [stack.get_logical_id(policy)])
+        depend_only_on_policy(self.state_machine, self.deployment_policy)
         self.log_group = log_group
 
-        events_role = iam.Role(
+        events_role = ManagedPolicyRole(
             self,
             "ApprovalRuleRole",
+            service="events.amazonaws.com",
             description=f"Lets EventBridge start the deployment of {self.model_package_group_name}",
-            assumed_by=iam.ServicePrincipal(
-                "events.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            ),
-        )
-        iam.ManagedPolicy(
-            self,
-            "ApprovalRulePolicy",
-            roles=[events_role],
-            description=f"Start the deployment of {self.model_package_group_name}",
+            policy_description=f"Start the deployment of {self.model_package_group_name}",
             statements=[
                 iam.PolicyStatement(
                     actions=["states:StartExecution"],

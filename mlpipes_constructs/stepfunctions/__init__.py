@@ -5,9 +5,11 @@
   failure notifications, least-privilege IAM, metrics and an optional schedule.
 * :class:`SageMakerCreateProcessingJob`, :class:`SageMakerCreateHyperParameterTuningJob` and
   :class:`SageMakerStartPipelineExecution` are task states (``sfn.TaskStateBase``) like CDK's
-  own; :class:`SageMakerRunPipelineExecution` starts a pipeline execution and waits for it.
+  own (their common options: :class:`TaskStateOptions`);
+  :class:`SageMakerRunPipelineExecution` starts a pipeline execution and waits for it.
 """
 
+from mlpipes_constructs.stepfunctions._task_base import TaskStateOptions
 from mlpipes_constructs.stepfunctions.compiler import (
     RETRY_ERRORS,
     CompiledStateMachine,
@@ -29,5 +31,6 @@ __all__ = [
     "SageMakerCreateProcessingJob",
     "SageMakerRunPipelineExecution",
     "SageMakerStartPipelineExecution",
+    "TaskStateOptions",
     "compile_state_machine",
 ]

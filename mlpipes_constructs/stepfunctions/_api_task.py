@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
@@ -15,6 +15,7 @@ from mlpipes_constructs.stepfunctions._task_base import (
     CALL_PATTERNS,
     JOB_PATTERNS,
     SageMakerTaskBase,
+    TaskStateOptions,
     check_request,
     integration_pattern_problem,
     is_expression,
@@ -23,6 +24,7 @@ from mlpipes_constructs.stepfunctions._task_base import (
     sagemaker_arn,
     sync_rule_statement,
 )
+from mlpipes_constructs.stepfunctions.naming import MAX_NAME_LENGTH, MAX_TUNING_JOB_NAME_LENGTH
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,8 @@ class SageMakerApi:
         api: the API in camel case, e.g. ``createTrainingJob``.
         resource_type: the ARN resource type of what it creates, e.g. ``training-job``.
         name_key: the request key of the name, e.g. ``TrainingJobName``.
-        max_name_length: SageMaker's limit on that name.
         actions: IAM actions of a request-response call.
+        max_name_length: SageMaker's limit on that name. Default: 63, SageMaker's usual limit.
         sync_actions: further IAM actions ``.sync`` needs to follow the job.
         sync_rule: the EventBridge rule ``.sync`` manages. Default: no ``.sync``.
         role_key: the request key of the role passed to SageMaker. Default: no role.
@@ -45,8 +47,8 @@ class SageMakerApi:
     api: str
     resource_type: str
     name_key: str
-    max_name_length: int
     actions: tuple[str, ...]
+    max_name_length: int = MAX_NAME_LENGTH
     sync_actions: tuple[str, ...] = ()
     sync_rule: str | None = None
     role_key: str | None = None
@@ -74,8 +76,9 @@ class SageMakerApiTask(SageMakerTaskBase):
             Default: ``RUN_JOB`` for jobs, else ``REQUEST_RESPONSE``.
         extra_statements: further statements the call needs (e.g. on a model it reads).
             Default: none.
-        state_props: ``comment``, ``result_path``, ... as for any CDK task.
         name_prefix_prop: how error messages call ``name_prefix``. Default: ``name_prefix``.
+        options: ``comment``, ``result_path``, ... as for any CDK task (see
+            :class:`TaskStateOptions`).
     """
 
     def __init__(
@@ -90,14 +93,8 @@ class SageMakerApiTask(SageMakerTaskBase):
         role: iam.IRole | None = None,
         integration_pattern: sfn.IntegrationPattern | None = None,
         extra_statements: Sequence[iam.PolicyStatement] = (),
-        comment: str | None = None,
-        state_name: str | None = None,
-        input_path: str | None = None,
-        output_path: str | None = None,
-        result_path: str | None = None,
-        result_selector: Mapping[str, Any] | None = None,
-        task_timeout: sfn.Timeout | None = None,
         name_prefix_prop: str = "name_prefix",
+        **options: Unpack[TaskStateOptions],
     ) -> None:
         pattern = integration_pattern or api.patterns[0]
         problems = Problems(f"{scope.node.path}/{construct_id}")
@@ -110,18 +107,7 @@ class SageMakerApiTask(SageMakerTaskBase):
         if api.role_key and role is None:
             problems.add(f"role is required: {api.api} passes a role to SageMaker")
         problems.raise_if_any()
-        super().__init__(
-            scope,
-            construct_id,
-            integration_pattern=pattern,
-            comment=comment,
-            state_name=state_name,
-            input_path=input_path,
-            output_path=output_path,
-            result_path=result_path,
-            result_selector=result_selector,
-            task_timeout=task_timeout,
-        )
+        super().__init__(scope, construct_id, integration_pattern=pattern, **options)
         self.api = api
         self.name_prefix = name_prefix
         self.role = role
@@ -161,7 +147,6 @@ TRAINING_JOB = SageMakerApi(
     api="createTrainingJob",
     resource_type="training-job",
     name_key="TrainingJobName",
-    max_name_length=63,
     actions=("sagemaker:CreateTrainingJob", "sagemaker:ListTags"),
     sync_actions=("sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"),
     sync_rule="StepFunctionsGetEventsForSageMakerTrainingJobsRule",
@@ -173,7 +158,6 @@ PROCESSING_JOB = SageMakerApi(
     api="createProcessingJob",
     resource_type="processing-job",
     name_key="ProcessingJobName",
-    max_name_length=63,
     actions=("sagemaker:CreateProcessingJob", "sagemaker:ListTags"),
     sync_actions=("sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob"),
     sync_rule="StepFunctionsGetEventsForSageMakerProcessingJobsRule",
@@ -185,7 +169,7 @@ TUNING_JOB = SageMakerApi(
     api="createHyperParameterTuningJob",
     resource_type="hyper-parameter-tuning-job",
     name_key="HyperParameterTuningJobName",
-    max_name_length=32,
+    max_name_length=MAX_TUNING_JOB_NAME_LENGTH,
     actions=("sagemaker:CreateHyperParameterTuningJob", "sagemaker:ListTags"),
     sync_actions=(
         "sagemaker:DescribeHyperParameterTuningJob",
@@ -200,7 +184,6 @@ TRANSFORM_JOB = SageMakerApi(
     api="createTransformJob",
     resource_type="transform-job",
     name_key="TransformJobName",
-    max_name_length=63,
     actions=("sagemaker:CreateTransformJob", "sagemaker:ListTags"),
     sync_actions=("sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob"),
     sync_rule="StepFunctionsGetEventsForSageMakerTransformJobsRule",
@@ -211,7 +194,6 @@ MODEL = SageMakerApi(
     api="createModel",
     resource_type="model",
     name_key="ModelName",
-    max_name_length=63,
     actions=("sagemaker:CreateModel",),
     role_key="ExecutionRoleArn",
 )
@@ -220,7 +202,6 @@ ENDPOINT_CONFIG = SageMakerApi(
     api="createEndpointConfig",
     resource_type="endpoint-config",
     name_key="EndpointConfigName",
-    max_name_length=63,
     actions=("sagemaker:CreateEndpointConfig",),
     required=("ProductionVariants",),
 )
@@ -229,7 +210,6 @@ ENDPOINT = SageMakerApi(
     api="createEndpoint",
     resource_type="endpoint",
     name_key="EndpointName",
-    max_name_length=63,
     actions=("sagemaker:CreateEndpoint",),
     required=("EndpointConfigName",),
 )
@@ -238,7 +218,6 @@ UPDATE_ENDPOINT = SageMakerApi(
     api="updateEndpoint",
     resource_type="endpoint",
     name_key="EndpointName",
-    max_name_length=63,
     actions=("sagemaker:UpdateEndpoint",),
     required=("EndpointConfigName",),
 )
@@ -247,7 +226,6 @@ DESCRIBE_ENDPOINT = SageMakerApi(
     api="describeEndpoint",
     resource_type="endpoint",
     name_key="EndpointName",
-    max_name_length=63,
     actions=("sagemaker:DescribeEndpoint",),
     sdk=True,
 )

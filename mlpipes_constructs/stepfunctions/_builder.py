@@ -51,9 +51,11 @@ from mlpipes_constructs.stepfunctions._api_task import (
     ENDPOINT,
     ENDPOINT_CONFIG,
     MODEL,
+    PROCESSING_JOB,
     TRAINING_JOB,
     TRANSFORM_JOB,
     UPDATE_ENDPOINT,
+    SageMakerApi,
     SageMakerApiTask,
 )
 from mlpipes_constructs.stepfunctions._asl import (
@@ -69,7 +71,6 @@ from mlpipes_constructs.stepfunctions._asl import (
 from mlpipes_constructs.stepfunctions._conditions import ConditionError, choice_condition
 from mlpipes_constructs.stepfunctions._plan import Branch, Item, PlanError, plan
 from mlpipes_constructs.stepfunctions._task_base import sagemaker_arn
-from mlpipes_constructs.stepfunctions.processing_job import SageMakerCreateProcessingJob
 from mlpipes_constructs.stepfunctions.tuning_job import SageMakerCreateHyperParameterTuningJob
 
 RUN_ROOT = "$.run.root"
@@ -447,10 +448,49 @@ class Builder:
             }
         }
 
+    def _compute(
+        self,
+        step: ProcessingStep | TrainingJobSettings | TransformStep,
+        volume_size_gb: int | None = None,
+    ) -> dict[str, Any]:
+        """A job's instances and their storage volume, encrypted with the pipeline's key."""
+        volume = {} if volume_size_gb is None else {"VolumeSizeInGB": volume_size_gb}
+        return {
+            **fields(
+                {
+                    "InstanceCount": self.value(step.instance_count),
+                    "InstanceType": self.value(step.instance_type),
+                }
+            ),
+            **volume,
+            **self._kms("VolumeKmsKeyId"),
+        }
+
     def _name(self, step_name: str) -> tuple[str, str]:
         """The name expression and IAM name prefix of a step's SageMaker resource."""
         slug = self.slugs[step_name]
         return naming.name_expression(slug), f"{slug}-"
+
+    def _api_task(
+        self, step: Step, api: SageMakerApi, request: Mapping[str, Any]
+    ) -> SageMakerApiTask:
+        """The task that creates the step's SageMaker resource with ``api``; drops the result.
+
+        Jobs follow the compiler's integration pattern; APIs that pass a role pass the job role.
+        """
+        name, prefix = self._name(step.name)
+        return SageMakerApiTask(
+            self.scope,
+            step.name,
+            comment=step.description,
+            api=api,
+            name=name,
+            name_prefix=prefix,
+            request=request,
+            role=self.job_role if api.role_key else None,
+            integration_pattern=self.pattern if api.sync_rule else None,
+            result_path=_DISCARD,
+        )
 
     def _s3_input(self, source: object) -> dict[str, Any]:
         return {
@@ -485,20 +525,10 @@ class Builder:
         }
         if step.arguments:
             app.update(text_list("ContainerArguments", [self.value(a) for a in step.arguments]))
-        cluster = {
-            **fields(
-                {
-                    "InstanceCount": self.value(step.instance_count),
-                    "InstanceType": self.value(step.instance_type),
-                }
-            ),
-            "VolumeSizeInGB": step.volume_size_gb,
-            **self._kms("VolumeKmsKeyId"),
-        }
         request: dict[str, Any] = {
             "AppSpecification": app,
             "ProcessingInputs": [code_input, *inputs],
-            "ProcessingResources": {"ClusterConfig": cluster},
+            "ProcessingResources": {"ClusterConfig": self._compute(step, step.volume_size_gb)},
         }
         if step.outputs:
             request["ProcessingOutputConfig"] = {
@@ -521,18 +551,7 @@ class Builder:
             request["StoppingCondition"] = {"MaxRuntimeInSeconds": step.max_runtime_seconds}
         if self.network is not None:
             request["NetworkConfig"] = self._vpc()
-        name, prefix = self._name(step.name)
-        return SageMakerCreateProcessingJob(
-            self.scope,
-            step.name,
-            comment=step.description,
-            processing_job_name=name,
-            job_name_prefix=prefix,
-            role=self.job_role,
-            request=request,
-            integration_pattern=self.pattern,
-            result_path=_DISCARD,
-        )
+        return self._api_task(step, PROCESSING_JOB, request)
 
     def _training_definition(self, step: TrainingJobSettings, step_name: str) -> dict[str, Any]:
         algorithm: dict[str, Any] = {"TrainingInputMode": "File"}
@@ -563,16 +582,7 @@ class Builder:
                 **field("S3OutputPath", self.model_output_path(step, step_name)),
                 **self._kms("KmsKeyId"),
             },
-            "ResourceConfig": {
-                **fields(
-                    {
-                        "InstanceCount": self.value(step.instance_count),
-                        "InstanceType": self.value(step.instance_type),
-                    }
-                ),
-                "VolumeSizeInGB": step.volume_size_gb,
-                **self._kms("VolumeKmsKeyId"),
-            },
+            "ResourceConfig": self._compute(step, step.volume_size_gb),
             "StoppingCondition": stopping,
             **self._vpc(),
         }
@@ -589,19 +599,7 @@ class Builder:
         request = self._training_definition(step, step.name)
         if step.hyperparameters:
             request["HyperParameters"] = self._hyperparameters(step)
-        name, prefix = self._name(step.name)
-        return SageMakerApiTask(
-            self.scope,
-            step.name,
-            comment=step.description,
-            api=TRAINING_JOB,
-            name=name,
-            name_prefix=prefix,
-            request=request,
-            role=self.job_role,
-            integration_pattern=self.pattern,
-            result_path=_DISCARD,
-        )
+        return self._api_task(step, TRAINING_JOB, request)
 
     def _tuning(self, step: TuningStep) -> sfn.TaskStateBase:
         definition = self._training_definition(step, step.name)
@@ -663,18 +661,7 @@ class Builder:
         }
         if step.environment:
             container["Environment"] = dict(step.environment)
-        name, prefix = self._name(step.name)
-        return SageMakerApiTask(
-            self.scope,
-            step.name,
-            comment=step.description,
-            api=MODEL,
-            name=name,
-            name_prefix=prefix,
-            request={"PrimaryContainer": container, **self._vpc()},
-            role=self.job_role,
-            result_path=_DISCARD,
-        )
+        return self._api_task(step, MODEL, {"PrimaryContainer": container, **self._vpc()})
 
     def _transform(self, step: TransformStep) -> sfn.TaskStateBase:
         transform_input: dict[str, Any] = {
@@ -697,28 +684,9 @@ class Builder:
             **field("ModelName", self.value(step.model)),
             "TransformInput": transform_input,
             "TransformOutput": {**field("S3OutputPath", output), **self._kms("KmsKeyId")},
-            "TransformResources": {
-                **fields(
-                    {
-                        "InstanceCount": self.value(step.instance_count),
-                        "InstanceType": self.value(step.instance_type),
-                    }
-                ),
-                **self._kms("VolumeKmsKeyId"),
-            },
+            "TransformResources": self._compute(step),
         }
-        name, prefix = self._name(step.name)
-        return SageMakerApiTask(
-            self.scope,
-            step.name,
-            comment=step.description,
-            api=TRANSFORM_JOB,
-            name=name,
-            name_prefix=prefix,
-            request=request,
-            integration_pattern=self.pattern,
-            result_path=_DISCARD,
-        )
+        return self._api_task(step, TRANSFORM_JOB, request)
 
     def _register(self, step: RegisterModelStep) -> sfn.TaskStateBase:
         specification: dict[str, Any] = {

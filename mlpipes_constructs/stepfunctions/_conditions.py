@@ -37,44 +37,24 @@ _PY = {
     ComparisonOperator.LESS_THAN: lambda a, b: a < b,
     ComparisonOperator.LESS_THAN_OR_EQUAL: lambda a, b: a <= b,
 }
-_C = sfn.Condition
-#: (kind, operator) -> (rule against a constant, rule against another path).
+#: How CDK's ``sfn.Condition`` names each operator's rules (``number_greater_than_equals``...).
+_RULE_NAMES = {
+    ComparisonOperator.EQUAL: "equals",
+    ComparisonOperator.GREATER_THAN: "greater_than",
+    ComparisonOperator.GREATER_THAN_OR_EQUAL: "greater_than_equals",
+    ComparisonOperator.LESS_THAN: "less_than",
+    ComparisonOperator.LESS_THAN_OR_EQUAL: "less_than_equals",
+}
+#: (kind, operator) -> (rule against a constant, rule against another path). Booleans only
+#: compare for equality.
 _RULES: dict[tuple[str, ComparisonOperator], tuple[Callable[..., sfn.Condition], ...]] = {
-    ("number", ComparisonOperator.EQUAL): (_C.number_equals, _C.number_equals_json_path),
-    ("number", ComparisonOperator.GREATER_THAN): (
-        _C.number_greater_than,
-        _C.number_greater_than_json_path,
-    ),
-    ("number", ComparisonOperator.GREATER_THAN_OR_EQUAL): (
-        _C.number_greater_than_equals,
-        _C.number_greater_than_equals_json_path,
-    ),
-    ("number", ComparisonOperator.LESS_THAN): (
-        _C.number_less_than,
-        _C.number_less_than_json_path,
-    ),
-    ("number", ComparisonOperator.LESS_THAN_OR_EQUAL): (
-        _C.number_less_than_equals,
-        _C.number_less_than_equals_json_path,
-    ),
-    ("string", ComparisonOperator.EQUAL): (_C.string_equals, _C.string_equals_json_path),
-    ("string", ComparisonOperator.GREATER_THAN): (
-        _C.string_greater_than,
-        _C.string_greater_than_json_path,
-    ),
-    ("string", ComparisonOperator.GREATER_THAN_OR_EQUAL): (
-        _C.string_greater_than_equals,
-        _C.string_greater_than_equals_json_path,
-    ),
-    ("string", ComparisonOperator.LESS_THAN): (
-        _C.string_less_than,
-        _C.string_less_than_json_path,
-    ),
-    ("string", ComparisonOperator.LESS_THAN_OR_EQUAL): (
-        _C.string_less_than_equals,
-        _C.string_less_than_equals_json_path,
-    ),
-    ("boolean", ComparisonOperator.EQUAL): (_C.boolean_equals, _C.boolean_equals_json_path),
+    (kind, operator): (
+        getattr(sfn.Condition, f"{kind}_{name}"),
+        getattr(sfn.Condition, f"{kind}_{name}_json_path"),
+    )
+    for kind in ("number", "string", "boolean")
+    for operator, name in _RULE_NAMES.items()
+    if kind != "boolean" or operator == ComparisonOperator.EQUAL
 }
 
 

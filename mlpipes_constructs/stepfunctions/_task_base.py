@@ -12,7 +12,7 @@ registration with the state machine) stays CDK's own code.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict, Unpack
 
 import jsii
 from aws_cdk import Aws, Stack
@@ -34,6 +34,23 @@ JOB_PATTERNS: tuple[sfn.IntegrationPattern, ...] = (
 )
 #: Calls that return at once.
 CALL_PATTERNS: tuple[sfn.IntegrationPattern, ...] = (sfn.IntegrationPattern.REQUEST_RESPONSE,)
+
+
+class TaskStateOptions(TypedDict, total=False):
+    """The options every task state takes, as for CDK's own tasks.
+
+    Keys: ``comment``, ``state_name``, ``input_path``, ``output_path``, ``result_path``,
+    ``result_selector`` and ``task_timeout``. Default (each): CDK's (the result replaces the
+    input).
+    """
+
+    comment: str | None
+    state_name: str | None
+    input_path: str | None
+    output_path: str | None
+    result_path: str | None
+    result_selector: Mapping[str, Any] | None
+    task_timeout: sfn.Timeout | None
 
 
 class _RenderTaskHook:
@@ -151,26 +168,9 @@ class SageMakerTaskBase(sfn.TaskStateBase):
         construct_id: str,
         *,
         integration_pattern: sfn.IntegrationPattern,
-        comment: str | None = None,
-        state_name: str | None = None,
-        input_path: str | None = None,
-        output_path: str | None = None,
-        result_path: str | None = None,
-        result_selector: Mapping[str, Any] | None = None,
-        task_timeout: sfn.Timeout | None = None,
+        **options: Unpack[TaskStateOptions],
     ) -> None:
-        super().__init__(
-            scope,
-            construct_id,
-            comment=comment,
-            state_name=state_name,
-            input_path=input_path,
-            output_path=output_path,
-            result_path=result_path,
-            result_selector=result_selector,
-            task_timeout=task_timeout,
-            integration_pattern=integration_pattern,
-        )
+        super().__init__(scope, construct_id, integration_pattern=integration_pattern, **options)
         self.integration_pattern = integration_pattern
         self._resource_arn = ""
         self._request: dict[str, Any] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
@@ -14,6 +14,7 @@ from mlpipes_constructs._internal.validation import Problems, is_unresolved
 from mlpipes_constructs.stepfunctions._task_base import (
     CALL_PATTERNS,
     SageMakerTaskBase,
+    TaskStateOptions,
     integration_pattern_problem,
     is_expression,
     sagemaker_arn,
@@ -38,8 +39,9 @@ class SageMakerStartPipelineExecution(SageMakerTaskBase):
             expressions (``$.x``, ``States.Format(...)``). Default: the pipeline's defaults.
         display_name: execution display name, constant or expression. Default: none.
         integration_pattern: only ``REQUEST_RESPONSE``. Default: ``REQUEST_RESPONSE``.
-        comment, state_name, input_path, output_path, result_path, result_selector,
-        task_timeout: as for any CDK task. Default: CDK's.
+        options: ``comment``, ``state_name``, ``input_path``, ``output_path``,
+            ``result_path``, ``result_selector``, ``task_timeout``, as for any CDK task
+            (:class:`TaskStateOptions`). Default: CDK's (the result replaces the input).
     """
 
     def __init__(
@@ -51,13 +53,7 @@ class SageMakerStartPipelineExecution(SageMakerTaskBase):
         pipeline_parameters: Mapping[str, Any] | None = None,
         display_name: str | None = None,
         integration_pattern: sfn.IntegrationPattern = sfn.IntegrationPattern.REQUEST_RESPONSE,
-        comment: str | None = None,
-        state_name: str | None = None,
-        input_path: str | None = None,
-        output_path: str | None = None,
-        result_path: str | None = None,
-        result_selector: Mapping[str, Any] | None = None,
-        task_timeout: sfn.Timeout | None = None,
+        **options: Unpack[TaskStateOptions],
     ) -> None:
         problems = Problems(f"{scope.node.path}/{construct_id}")
         message = integration_pattern_problem(
@@ -75,18 +71,7 @@ class SageMakerStartPipelineExecution(SageMakerTaskBase):
                 "starting and ending with a letter or digit",
             )
         problems.raise_if_any()
-        super().__init__(
-            scope,
-            construct_id,
-            integration_pattern=integration_pattern,
-            comment=comment,
-            state_name=state_name,
-            input_path=input_path,
-            output_path=output_path,
-            result_path=result_path,
-            result_selector=result_selector,
-            task_timeout=task_timeout,
-        )
+        super().__init__(scope, construct_id, integration_pattern=integration_pattern, **options)
         self.pipeline_name = pipeline_name
         self.pipeline_arn = sagemaker_arn(self, "pipeline", pipeline_name)
         parameters: dict[str, Any] = {"PipelineName": pipeline_name}

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from mlpipes_constructs.stepfunctions._api_task import PROCESSING_JOB, SageMakerApiTask
+from mlpipes_constructs.stepfunctions._task_base import TaskStateOptions
 
 
 class SageMakerCreateProcessingJob(SageMakerApiTask):
@@ -33,8 +34,9 @@ class SageMakerCreateProcessingJob(SageMakerApiTask):
             required; ``ProcessingInputs``, ``ProcessingOutputConfig``, ... optional).
         integration_pattern: ``RUN_JOB`` waits for the job; ``REQUEST_RESPONSE`` returns once
             it is created. Default: ``RUN_JOB``.
-        comment, state_name, input_path, output_path, result_path, result_selector,
-        task_timeout: as for any CDK task. Default: CDK's (the result replaces the input).
+        options: ``comment``, ``state_name``, ``input_path``, ``output_path``,
+            ``result_path``, ``result_selector``, ``task_timeout``, as for any CDK task
+            (:class:`TaskStateOptions`). Default: CDK's (the result replaces the input).
     """
 
     def __init__(
@@ -47,13 +49,7 @@ class SageMakerCreateProcessingJob(SageMakerApiTask):
         role: iam.IRole,
         request: Mapping[str, Any],
         integration_pattern: sfn.IntegrationPattern = sfn.IntegrationPattern.RUN_JOB,
-        comment: str | None = None,
-        state_name: str | None = None,
-        input_path: str | None = None,
-        output_path: str | None = None,
-        result_path: str | None = None,
-        result_selector: Mapping[str, Any] | None = None,
-        task_timeout: sfn.Timeout | None = None,
+        **options: Unpack[TaskStateOptions],
     ) -> None:
         super().__init__(
             scope,
@@ -64,12 +60,6 @@ class SageMakerCreateProcessingJob(SageMakerApiTask):
             request=request,
             role=role,
             integration_pattern=integration_pattern,
-            comment=comment,
-            state_name=state_name,
-            input_path=input_path,
-            output_path=output_path,
-            result_path=result_path,
-            result_selector=result_selector,
-            task_timeout=task_timeout,
             name_prefix_prop="job_name_prefix",
+            **options,
         )

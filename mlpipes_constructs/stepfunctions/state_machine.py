@@ -20,10 +20,10 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from mlpipes_constructs._internal.compliance import acknowledge, acknowledge_wildcards
+from mlpipes_constructs._internal.iam import ManagedPolicyRole, depend_only_on_policy
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
 from mlpipes_constructs.foundation import PlatformKey, SageMakerJobRole
 from mlpipes_constructs.spec import Pipeline, local_code_paths
-from mlpipes_constructs.stepfunctions._managed_policy_role import ManagedPolicyRole
 from mlpipes_constructs.stepfunctions.compiler import (
     CompiledStateMachine,
     JobNetwork,
@@ -163,10 +163,7 @@ class MlStateMachine(Construct):
         self.role = ManagedPolicyRole(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal(
-                "states.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
-            ),
+            service="states.amazonaws.com",
             description="Execution role of an mlpipes state machine",
         )
         self.log_group = logs.LogGroup(
@@ -191,15 +188,7 @@ class MlStateMachine(Construct):
                 include_execution_data=True,
             ),
         )
-        # The state machine needs its policy before it is created; its role it already waits
-        # for through the RoleArn reference, so a DependsOn on the role is redundant (cfn-lint).
-        policy_resource = self.role.managed_policy.node.default_child
-        assert isinstance(policy_resource, iam.CfnManagedPolicy)
-        state_machine_resource = self.state_machine.node.default_child
-        assert isinstance(state_machine_resource, sfn.CfnStateMachine)
-        state_machine_resource.add_override(
-            "DependsOn", [Stack.of(self).get_logical_id(policy_resource)]
-        )
+        depend_only_on_policy(self.state_machine, self.role.managed_policy)
         self.notification_topic: sns.ITopic | None = None
         self.failure_rule: events.Rule | None = None
         if failure_notifications:
@@ -353,10 +342,7 @@ class MlStateMachine(Construct):
         role = ManagedPolicyRole(
             self,
             "ScheduleRole",
-            assumed_by=iam.ServicePrincipal(
-                "events.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
-            ),
+            service="events.amazonaws.com",
             description="Starts scheduled executions of an mlpipes state machine",
         )
         self.schedule_rule = events.Rule(

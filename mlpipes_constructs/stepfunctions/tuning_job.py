@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
@@ -11,7 +11,7 @@ from constructs import Construct
 
 from mlpipes_constructs._internal.validation import Problems
 from mlpipes_constructs.stepfunctions._api_task import TUNING_JOB, SageMakerApiTask
-from mlpipes_constructs.stepfunctions._task_base import pass_role_statement
+from mlpipes_constructs.stepfunctions._task_base import TaskStateOptions, pass_role_statement
 
 
 class SageMakerCreateHyperParameterTuningJob(SageMakerApiTask):
@@ -34,8 +34,9 @@ class SageMakerCreateHyperParameterTuningJob(SageMakerApiTask):
         request: the rest of the request: ``HyperParameterTuningJobConfig`` and
             ``TrainingJobDefinition`` (without ``RoleArn``).
         integration_pattern: ``RUN_JOB`` or ``REQUEST_RESPONSE``. Default: ``RUN_JOB``.
-        comment, state_name, input_path, output_path, result_path, result_selector,
-        task_timeout: as for any CDK task. Default: CDK's.
+        options: ``comment``, ``state_name``, ``input_path``, ``output_path``,
+            ``result_path``, ``result_selector``, ``task_timeout``, as for any CDK task
+            (:class:`TaskStateOptions`). Default: CDK's (the result replaces the input).
     """
 
     def __init__(
@@ -48,13 +49,7 @@ class SageMakerCreateHyperParameterTuningJob(SageMakerApiTask):
         role: iam.IRole,
         request: Mapping[str, Any],
         integration_pattern: sfn.IntegrationPattern = sfn.IntegrationPattern.RUN_JOB,
-        comment: str | None = None,
-        state_name: str | None = None,
-        input_path: str | None = None,
-        output_path: str | None = None,
-        result_path: str | None = None,
-        result_selector: Mapping[str, Any] | None = None,
-        task_timeout: sfn.Timeout | None = None,
+        **options: Unpack[TaskStateOptions],
     ) -> None:
         definition = request.get("TrainingJobDefinition")
         if isinstance(definition, Mapping) and "RoleArn" in definition:
@@ -73,13 +68,7 @@ class SageMakerCreateHyperParameterTuningJob(SageMakerApiTask):
             request=full_request,
             integration_pattern=integration_pattern,
             extra_statements=[pass_role_statement(role)],
-            comment=comment,
-            state_name=state_name,
-            input_path=input_path,
-            output_path=output_path,
-            result_path=result_path,
-            result_selector=result_selector,
-            task_timeout=task_timeout,
             name_prefix_prop="job_name_prefix",
+            **options,
         )
         self.role = role

@@ -35,7 +35,7 @@ from mlpipes_constructs.reference import reference_pipeline
 from mlpipes_constructs.spec import local_code_paths
 from mlpipes_constructs.stepfunctions import compile_state_machine
 from mlpipes_constructs.stepfunctions.naming import NAME_PATTERN
-from tests.unit.stepfunctions.asl import definition_of
+from tests.asl import definition_of
 
 pytestmark = pytest.mark.integration
 

@@ -19,6 +19,7 @@ from mlpipes_constructs._internal.validation import PropsValidationError
 from mlpipes_constructs.reference.pipeline import reference_pipeline
 from mlpipes_constructs.sagemaker import SageMakerPipeline
 from mlpipes_constructs.sagemaker.pipeline import INLINE_DEFINITION_LIMIT
+from tests.asl import resolve_tokens
 from tests.unit.sagemaker.conftest import (
     ACCOUNT,
     BUCKET_NAME,
@@ -290,39 +291,143 @@ def test_reference_pipeline_definition_is_inline_with_uploaded_code(
     assert read_code["Resource"].endswith(".zip")
 
 
-def test_new_reviews_start_an_execution_with_their_s3_uri(
-    sagemaker_template: dict[str, Any],
-) -> None:
-    rules = [
+def _trigger_parts(template: dict[str, Any]) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """The S3 trigger rule, the logical id of the state machine it starts, and that machine."""
+    (rule,) = [
         rule["Properties"]
-        for rule in resources(sagemaker_template, "AWS::Events::Rule").values()
+        for rule in resources(template, "AWS::Events::Rule").values()
         if rule["Properties"].get("EventPattern", {}).get("source") == ["aws.s3"]
     ]
-    (rule,) = rules
-    assert rule["EventPattern"]["detail-type"] == ["Object Created"]
-    assert rule["EventPattern"]["detail"]["object"] == {
-        "key": [{"prefix": "data/reviews/incoming/"}]
-    }
     (target,) = rule["Targets"]
-    assert target["Arn"] == f"{ARN_PREFIX}:pipeline/mlpipes-review-classifier"
-    transformer = target["InputTransformer"]
-    assert transformer["InputPathsMap"] == {
-        "detail-bucket-name": "$.detail.bucket.name",
-        "detail-object-key": "$.detail.object.key",
-    }
-    assert json.loads(transformer["InputTemplate"].replace("<", "").replace(">", "")) == {
-        "PipelineParameterList": [
-            {"Name": "InputDataUri", "Value": "s3://detail-bucket-name/detail-object-key"}
-        ]
-    }
-    events_policy = policy_statements(sagemaker_template, "Start executions of the SageMaker")
-    assert events_policy == [
-        {
-            "Action": "sagemaker:StartPipelineExecution",
-            "Effect": "Allow",
-            "Resource": f"{ARN_PREFIX}:pipeline/mlpipes-review-classifier",
-        }
+    machine_id = target["Arn"]["Ref"]
+    return rule, machine_id, template["Resources"][machine_id]
+
+
+def _managed_policy_of(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    (policy,) = [
+        policy["Properties"]
+        for policy in resources(template, "AWS::IAM::ManagedPolicy").values()
+        if policy["Properties"]["Roles"] == [{"Ref": role_id}]
     ]
+    statements: list[dict[str, Any]] = policy["PolicyDocument"]["Statement"]
+    return statements
+
+
+def test_new_reviews_start_the_trigger_state_machine(sagemaker_template: dict[str, Any]) -> None:
+    rule, machine_id, _ = _trigger_parts(sagemaker_template)
+    pattern = rule["EventPattern"]
+    assert pattern["detail-type"] == ["Object Created"]
+    assert pattern["detail"]["object"] == {"key": [{"prefix": "data/reviews/incoming/"}]}
+    # The foundation stack's artifact bucket, by name.
+    (bucket_name,) = pattern["detail"]["bucket"]["name"]
+    assert bucket_name["Fn::GetStackOutput"]["StackName"] == "mlpipes-Foundation"
+    (target,) = rule["Targets"]
+    # The whole event is the execution input: no Input, InputPath or InputTransformer.
+    assert set(target) == {"Arn", "Id", "RoleArn"}
+    rule_role = target["RoleArn"]["Fn::GetAtt"][0]
+    assert _managed_policy_of(sagemaker_template, rule_role) == [
+        {"Action": "states:StartExecution", "Effect": "Allow", "Resource": {"Ref": machine_id}}
+    ]
+
+
+def test_trigger_state_machine_starts_the_pipeline_with_the_object_uri(
+    sagemaker_template: dict[str, Any],
+) -> None:
+    _, _, machine = _trigger_parts(sagemaker_template)
+    definition = json.loads(
+        resolve_tokens(machine["Properties"]["DefinitionString"], {"AWS::Partition": "aws"})
+    )
+    assert definition["TimeoutSeconds"] == 300
+    assert definition["StartAt"] == "StartPipelineExecution"
+    (state,) = definition["States"].values()
+    assert state["Resource"] == "arn:aws:states:::aws-sdk:sagemaker:startPipelineExecution"
+    assert state["End"] is True
+    assert state["Parameters"] == {
+        "PipelineName": "mlpipes-review-classifier",
+        "PipelineParameters": [
+            {
+                "Name": "InputDataUri",
+                "Value.$": "States.Format('s3://{}/{}', $.detail.bucket.name, $.detail.object.key)",
+            }
+        ],
+        "ClientRequestToken.$": "$.id",
+        "PipelineExecutionDescription.$": "States.Format('Started by the new object "
+        "s3://{}/{} (EventBridge event {})', $.detail.bucket.name, $.detail.object.key, $.id)",
+    }
+    assert state["ResultSelector"] == {"PipelineExecutionArn.$": "$.PipelineExecutionArn"}
+    (retry,) = state["Retry"]
+    assert set(retry["ErrorEquals"]) == {
+        "SageMaker.ThrottlingException",
+        "SageMaker.SageMakerException",
+    }
+    assert retry["MaxAttempts"] > 1 and retry["BackoffRate"] > 1
+
+
+def test_trigger_state_machine_logs_traces_and_starts_only_this_pipeline(
+    sagemaker_template: dict[str, Any],
+) -> None:
+    _, machine_id, machine = _trigger_parts(sagemaker_template)
+    properties = machine["Properties"]
+    assert properties["StateMachineType"] == "STANDARD"
+    assert properties["TracingConfiguration"] == {"Enabled": True}
+    logging = properties["LoggingConfiguration"]
+    assert logging["Level"] == "ALL" and logging["IncludeExecutionData"] is True
+    (destination,) = logging["Destinations"]
+    log_group_id = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    log_group = sagemaker_template["Resources"][log_group_id]
+    assert log_group["DeletionPolicy"] == "Retain"
+    assert "KmsKeyId" in log_group["Properties"]
+    assert "RetentionInDays" in log_group["Properties"]
+
+    role_id = properties["RoleArn"]["Fn::GetAtt"][0]
+    statements = _managed_policy_of(sagemaker_template, role_id)
+    start, *delivery = statements
+    assert start == {
+        "Action": "sagemaker:StartPipelineExecution",
+        "Effect": "Allow",
+        "Resource": f"{ARN_PREFIX}:pipeline/mlpipes-review-classifier",
+    }
+    # Log delivery and X-Ray have no resource type; nothing else gets '*'.
+    for statement in delivery:
+        assert statement["Resource"] == "*"
+        assert {action.split(":")[0] for action in _actions(statement)} <= {"logs", "xray"}
+    # The state machine is created after its permissions exist.
+    policy_id = next(
+        logical_id
+        for logical_id, policy in resources(sagemaker_template, "AWS::IAM::ManagedPolicy").items()
+        if policy["Properties"]["Roles"] == [{"Ref": role_id}]
+    )
+    assert machine["DependsOn"] == [policy_id]
+    assert machine_id.startswith("PipelineTrigger")
+
+
+def test_failed_trigger_executions_go_to_the_failure_topic(
+    sagemaker_template: dict[str, Any],
+) -> None:
+    _, machine_id, _ = _trigger_parts(sagemaker_template)
+    (rule,) = [
+        rule["Properties"]
+        for rule in resources(sagemaker_template, "AWS::Events::Rule").values()
+        if rule["Properties"]["EventPattern"].get("source") == ["aws.states"]
+        and rule["Properties"]["EventPattern"]["detail"]["stateMachineArn"] == [{"Ref": machine_id}]
+    ]
+    assert rule["EventPattern"]["detail-type"] == ["Step Functions Execution Status Change"]
+    assert rule["EventPattern"]["detail"]["status"] == ["FAILED", "TIMED_OUT"]
+    (topic_id,) = resources(sagemaker_template, "AWS::SNS::Topic")
+    assert rule["Targets"] == [{"Arn": {"Ref": topic_id}, "Id": "Target0"}]
+
+
+def test_trigger_is_exposed_and_reports_nothing_without_a_topic(built: Built) -> None:
+    trigger = built.trigger
+    assert trigger.trigger_rule is not None and trigger.trigger_state_machine is not None
+    template = built.templates["TriggerStack"]
+    assert [
+        rule["Properties"]["EventPattern"]["source"]
+        for rule in resources(template, "AWS::Events::Rule").values()
+    ] == [["aws.s3"]]
+    assert built.definition.trigger_rule is None
+    assert built.definition.trigger_state_machine is None
+    assert resources(built.templates["DefinitionStack"], "AWS::StepFunctions::StateMachine") == {}
 
 
 def test_failed_executions_go_to_an_encrypted_tls_only_topic(
@@ -690,6 +795,19 @@ def test_trigger_parameter_must_be_a_pipeline_parameter(stack: cdk.Stack) -> Non
     ) == [
         "trigger_parameter 'DataUri' is not a parameter of the pipeline (parameters: "
         "InputDataUri, Threshold)"
+    ]
+
+
+def test_trigger_parameter_must_be_a_string_parameter(stack: cdk.Stack) -> None:
+    assert _problems(
+        stack,
+        definition=DEFINITION,
+        pipeline_name="p",
+        trigger_prefix="incoming/",
+        trigger_parameter="Threshold",
+    ) == [
+        "trigger_parameter 'Threshold' is a Float parameter; it receives the new object's "
+        "s3:// URI, so it must be a String parameter"
     ]
 
 

@@ -26,7 +26,12 @@ ARN_PREFIX = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}"
 
 
 def _state_machine(template: dict[str, Any]) -> dict[str, Any]:
-    (machine,) = resources(template, "AWS::StepFunctions::StateMachine").values()
+    # The pipeline's S3 trigger has a state machine of its own.
+    (machine,) = [
+        machine
+        for logical_id, machine in resources(template, "AWS::StepFunctions::StateMachine").items()
+        if logical_id.startswith("ModelRegistry")
+    ]
     return machine
 
 
@@ -133,7 +138,7 @@ def test_state_machine_logs_everything_encrypted_and_traces(
     assert log_group["DeletionPolicy"] == "Retain"
     # It waits for its managed policy (logging permissions are checked at creation).
     (dependency,) = _state_machine(sagemaker_template)["DependsOn"]
-    assert dependency.startswith("ModelRegistryDeploymentPolicy")
+    assert dependency.startswith("ModelRegistryDeploymentRolePolicy")
 
 
 def test_deployment_role_is_least_privilege(sagemaker_template: dict[str, Any]) -> None:

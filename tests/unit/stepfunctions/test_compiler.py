@@ -28,8 +28,8 @@ from mlpipes_constructs.spec import (
     local_code_paths,
 )
 from mlpipes_constructs.stepfunctions import RETRY_ERRORS, compile_state_machine, naming
+from tests.asl import definition_of, transition_problems
 from tests.conftest import TEST_ENV
-from tests.unit.stepfunctions.asl import definition_of, transition_problems
 
 BUCKET = "artifacts"
 PREFIX = "pipelines/ref/"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from mlpipes_constructs.reference import reference_pipeline
+from tests.asl import definition_of, transition_problems
 from tests.conftest import SynthesizedApp
-from tests.unit.stepfunctions.asl import definition_of, transition_problems
 
 
 def test_stack_definition_is_valid_asl_with_every_spec_step(bundled_app: SynthesizedApp) -> None:
