@@ -127,7 +127,7 @@ class SageMakerPipelinesStack(MlpipesStack):
             notification_key=self.notification_key.key,
         )
         # Executions register versions in the registry's group: create it first.
-        self.pipeline.pipeline.add_dependency(self.registry.group)
+        self.pipeline.pipeline.add_resource_dependency(self.registry.group)
         self.feature_store = FeatureStore(
             self,
             "FeatureStore",
