@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import App, Environment, Stack, Validations
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
@@ -57,9 +58,14 @@ def _foundation_of(built: BuiltStacks, key: str) -> FoundationResources:
 
 
 def _workload(
-    key: str, name: str, stack_type: Callable[..., Stack], description: str
+    key: str,
+    name: str,
+    stack_type: Callable[..., Stack],
+    description: str,
+    options: Callable[[AppConfig], dict[str, Any]] = lambda config: {},
 ) -> StackEntry:
-    """A stack that builds on the foundation and takes its resources as ``foundation=``."""
+    """A stack that builds on the foundation and takes its resources as ``foundation=``;
+    ``options`` picks its other props from the app configuration."""
 
     def build(
         app: App, stack_name: str, config: AppConfig, env: Environment, built: BuiltStacks
@@ -70,6 +76,7 @@ def _workload(
             env=env,
             description=f"mlpipes: {description}",
             foundation=_foundation_of(built, key),
+            **options(config),
         )
 
     return StackEntry(key=key, name=name, description=description, build=build)
@@ -96,6 +103,7 @@ STACK_CATALOG: tuple[StackEntry, ...] = (
         SageMakerPipelinesStack,
         "reference pipeline on SageMaker Pipelines, model registry with deployment on "
         "approval, feature store, S3 trigger, failure notifications",
+        lambda config: {"feature_group_lock_file": config.feature_group_lock_file},
     ),
     _workload(
         "stepfunctions",

@@ -31,6 +31,10 @@ class AppConfig:
             CloudWatch Logs. Default: False (they are created anyway when nat_gateways is 0).
         compliance_checks: run the cdk-nag AwsSolutions, HIPAA Security and NIST 800-53 R5
             packs on synth (a finding fails the synth). Default: True.
+        feature_group_lock_file: the lock file that records the feature groups'
+            replacement-sensitive settings, relative to the project root (see
+            ``FeatureStore``); a change that would replace a group then fails the synth.
+            Default: none (the bundled cdk.json sets ``stacks/feature-groups.lock.json``).
     """
 
     stacks: tuple[str, ...] = ("foundation",)
@@ -38,6 +42,7 @@ class AppConfig:
     nat_gateways: int = 1
     interface_endpoints: bool = False
     compliance_checks: bool = True
+    feature_group_lock_file: Path | None = None
 
     @classmethod
     def from_context(cls, app: App) -> AppConfig:
@@ -55,6 +60,7 @@ class AppConfig:
             nat_gateways=int(get("natGateways", defaults.nat_gateways)),
             interface_endpoints=_as_bool(get("interfaceEndpoints", defaults.interface_endpoints)),
             compliance_checks=_as_bool(get("complianceChecks", defaults.compliance_checks)),
+            feature_group_lock_file=_project_path(get("featureGroupLockFile", None)),
         )
 
 
@@ -74,6 +80,14 @@ def default_environment() -> Environment:
         account=os.environ.get("CDK_DEFAULT_ACCOUNT") or PLACEHOLDER_ACCOUNT,
         region=os.environ.get("CDK_DEFAULT_REGION") or PLACEHOLDER_REGION,
     )
+
+
+def _project_path(value: Any) -> Path | None:
+    """A path from context, relative to the project root (where cdk.json is)."""
+    if value in (None, ""):
+        return None
+    path = Path(str(value))
+    return path if path.is_absolute() else CDK_JSON.parent / path
 
 
 def _as_bool(value: Any) -> bool:

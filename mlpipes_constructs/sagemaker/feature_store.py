@@ -388,7 +388,7 @@ class _ReplacementGuard:
     def validate(self) -> list[str]:
         group = self._group
         lock = _read_lock(self._lock_file)
-        key = group.node.path
+        key = lock_key(group)
         current = group.replacement_record()
         previous = lock["featureGroups"].get(key)
         if previous is not None and previous != current:
@@ -412,6 +412,18 @@ class _ReplacementGuard:
             lock["featureGroups"][key] = current
             _write_lock(self._lock_file, lock)
         return []
+
+
+def lock_key(group: Construct) -> str:
+    """A group's entry in the lock file: its environment and construct path.
+
+    Each account and region deploys its own group, so each has its own entry; an
+    environment-agnostic stack shares one.
+    """
+    stack = Stack.of(group)
+    account = "any-account" if is_unresolved(stack.account) else stack.account
+    region = "any-region" if is_unresolved(stack.region) else stack.region
+    return f"{account}/{region}/{group.node.path}"
 
 
 def replacement_changes(previous: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:

@@ -6,10 +6,11 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from constructs import Construct
 
 from mlpipes_constructs._internal.validation import PropsValidationError
 from mlpipes_constructs.sagemaker import FeatureDefinition, FeatureStore, FeatureType
-from mlpipes_constructs.sagemaker.feature_store import replacement_changes
+from mlpipes_constructs.sagemaker.feature_store import lock_key, replacement_changes
 from tests.unit.sagemaker.conftest import (
     as_list,
     imported_platform,
@@ -98,11 +99,15 @@ def _synth(
     app.synth()
 
 
+#: The group's lock entry: its environment, then its construct path.
+ENTRY = "123456789012/us-east-1/Features/Store/Customers"
+
+
 def test_replacement_guard_writes_checks_and_updates_the_lock(tmp_path: Path) -> None:
     lock_file = tmp_path / "feature-groups.lock.json"
     _synth(lock_file)
     lock = json.loads(lock_file.read_text(encoding="utf-8"))
-    entry = lock["featureGroups"]["Features/Store/Customers"]
+    entry = lock["featureGroups"][ENTRY]
     assert entry["EventTimeFeatureName"] == "event_time"
     assert entry["FeatureDefinitions"] == {
         "customer_id": "String",
@@ -136,9 +141,7 @@ def test_replacement_guard_writes_checks_and_updates_the_lock(tmp_path: Path) ->
     # Adding a feature is an in-place update: accepted and recorded.
     added = (*FEATURES, FeatureDefinition("returns", FeatureType.INTEGRAL))
     _synth(lock_file, features=added)
-    entry = json.loads(lock_file.read_text(encoding="utf-8"))["featureGroups"][
-        "Features/Store/Customers"
-    ]
+    entry = json.loads(lock_file.read_text(encoding="utf-8"))["featureGroups"][ENTRY]
     assert entry["FeatureDefinitions"]["returns"] == "Integral"
 
     # A tag is create-only on a feature group: refused.
@@ -147,9 +150,7 @@ def test_replacement_guard_writes_checks_and_updates_the_lock(tmp_path: Path) ->
 
     # With allow_replacement the change goes through and the lock follows it.
     _synth(lock_file, features=added, tag="ml", allow_replacement=True)
-    entry = json.loads(lock_file.read_text(encoding="utf-8"))["featureGroups"][
-        "Features/Store/Customers"
-    ]
+    entry = json.loads(lock_file.read_text(encoding="utf-8"))["featureGroups"][ENTRY]
     assert entry["Tags"] == [{"key": "team", "value": "ml"}]
 
 
@@ -221,3 +222,11 @@ def test_a_store_is_required(stack: cdk.Stack) -> None:
     assert _problems(stack, online_store=False, offline_store=False) == [
         "at least one of online_store and offline_store must be True"
     ]
+
+
+def test_each_environment_has_its_own_lock_entry() -> None:
+    app = cdk.App()
+    in_test_env = Construct(new_stack(app, "A"), "Store")
+    agnostic = Construct(cdk.Stack(app, "B"), "Store")
+    assert lock_key(in_test_env) == "123456789012/us-east-1/A/Store"
+    assert lock_key(agnostic) == "any-account/any-region/B/Store"

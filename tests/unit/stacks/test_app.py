@@ -8,7 +8,7 @@ import aws_cdk as cdk
 import pytest
 
 from stacks import STACK_CATALOG, AppConfig, build_app, default_environment
-from stacks.config import PLACEHOLDER_ACCOUNT, PLACEHOLDER_REGION, cdk_json_context
+from stacks.config import CDK_JSON, PLACEHOLDER_ACCOUNT, PLACEHOLDER_REGION, cdk_json_context
 from tests.conftest import SynthesizedApp
 
 
@@ -29,6 +29,7 @@ def test_config_reads_context_including_strings_from_the_command_line() -> None:
             "mlpipes:natGateways": "2",
             "mlpipes:interfaceEndpoints": "true",
             "mlpipes:complianceChecks": "false",
+            "mlpipes:featureGroupLockFile": "locks/groups.json",
         }
     )
     assert AppConfig.from_context(app) == AppConfig(
@@ -37,6 +38,7 @@ def test_config_reads_context_including_strings_from_the_command_line() -> None:
         nat_gateways=2,
         interface_endpoints=True,
         compliance_checks=False,
+        feature_group_lock_file=CDK_JSON.parent / "locks" / "groups.json",
     )
 
 
@@ -59,3 +61,12 @@ def test_environment_is_a_placeholder_without_credentials(monkeypatch: pytest.Mo
     monkeypatch.setenv("CDK_DEFAULT_REGION", "eu-west-1")
     env = default_environment()
     assert (env.account, env.region) == ("210987654321", "eu-west-1")
+
+
+def test_committed_feature_group_lock_covers_the_bundled_feature_group(
+    bundled_app: SynthesizedApp,
+) -> None:
+    lock_path = CDK_JSON.parent / cdk_json_context()["mlpipes:featureGroupLockFile"]
+    entries = json.loads(lock_path.read_text(encoding="utf-8"))["featureGroups"]
+    group_path = f"{bundled_app.stacks['sagemaker'].node.path}/FeatureStore/ReviewFeatures"
+    assert f"123456789012/us-east-1/{group_path}" in entries
