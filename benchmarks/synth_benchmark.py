@@ -53,14 +53,18 @@ def time_synth(
 ) -> tuple[float, Path]:
     """Median wall time of ``runs`` syntheses; returns it with the last output directory."""
     timings = []
-    outdir = Path(tempfile.mkdtemp(prefix="mlpipes-bench-"))
-    for _ in range(runs):
-        outdir = Path(tempfile.mkdtemp(prefix="mlpipes-bench-"))
+    outdirs = [Path(tempfile.mkdtemp(prefix="mlpipes-bench-")) for _ in range(runs)]
+    for outdir in outdirs:
         env = _environment(str(outdir), cloudformation_validation=cloudformation_validation)
         started = time.perf_counter()
-        subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+        # Synth warnings (e.g. the MLflow plain-HTTP notice) are not figures: keep them out
+        # of the report unless the synthesis fails.
+        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            sys.stderr.write(result.stderr)
+            raise SystemExit(f"synthesis failed: {' '.join(command)}")
         timings.append(time.perf_counter() - started)
-    return statistics.median(timings), outdir
+    return statistics.median(timings), outdirs[-1]
 
 
 def template_figures(outdir: Path) -> list[tuple[str, int, int]]:
@@ -82,6 +86,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5, help="syntheses per app (default 5)")
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
 
     empty, _ = time_synth([sys.executable, "-c", EMPTY_APP], args.runs)
     full, outdir = time_synth([sys.executable, "app.py"], args.runs)
