@@ -41,3 +41,15 @@ def test_quickstart_subclass_synthesizes_with_its_extra_permission(
         },
     )
     assert foundation.node.find_child("FeatureJobRole") is not None
+
+
+def test_spec_example_runs_and_reports_the_bad_name(capsys) -> None:
+    text = README.read_text(encoding="utf-8")
+    match = re.search(
+        r"<!-- spec-example -->\s*```python\n(.*?)```\s*<!-- /spec-example -->", text, re.S
+    )
+    assert match, "README has no spec example"
+    exec(compile(match.group(1), "README.md", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("['Preprocess', 'Train', 'Evaluate', 'CheckAccuracy'")
+    assert "bad name!" in printed[1]
