@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aws_cdk import CfnOutput
@@ -25,6 +26,9 @@ class MlflowStack(MlpipesStack):
             (with a ``mlpipes:mlflow-no-tls`` warning).
         domain_name: DNS name clients use with the certificate. Default: the load
             balancer's DNS name.
+        requirements_file: pip constraints file pinning every package of the server's
+            environment. Default: the file shipped for ``mlflow_version`` (the default version
+            has one), else none and a ``mlpipes:mlflow-unpinned-dependencies`` warning.
         **kwargs: passed to :class:`aws_cdk.Stack`.
     """
 
@@ -38,6 +42,7 @@ class MlflowStack(MlpipesStack):
         mlflow_version: str = DEFAULT_MLFLOW_VERSION,
         certificate: acm.ICertificate | str | None = None,
         domain_name: str | None = None,
+        requirements_file: str | os.PathLike[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -49,6 +54,7 @@ class MlflowStack(MlpipesStack):
             mlflow_version=mlflow_version,
             certificate=certificate,
             domain_name=domain_name,
+            requirements_file=requirements_file,
         )
         CfnOutput(self, "TrackingUri", value=self.server.tracking_uri)
         CfnOutput(
@@ -57,3 +63,5 @@ class MlflowStack(MlpipesStack):
             value=self.server.tracking_uri_parameter.parameter_name,
         )
         CfnOutput(self, "AdminSecretArn", value=self.server.admin_secret.secret_arn)
+        # Subscribe to it for the alarms and instance launches and terminations.
+        CfnOutput(self, "NotificationTopicArn", value=self.server.notification_topic.topic_arn)

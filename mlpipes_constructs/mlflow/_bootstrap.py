@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 INSTALL_DIR = "/opt/mlflow"
 VENV_DIR = f"{INSTALL_DIR}/venv"
 LAUNCHER_PATH = f"{INSTALL_DIR}/launcher.py"
+#: The constraints file pinning every package of the virtual environment, kept for operators.
+CONSTRAINTS_PATH = f"{INSTALL_DIR}/constraints.txt"
 ENV_FILE = "/etc/mlflow/launcher.env"
 STATE_DIR = "/var/lib/mlflow"
 LOG_DIR = "/var/log/mlflow"
@@ -104,9 +106,8 @@ def _write_file(path: str, content: str, mode: str) -> list[str]:
     return [f"cat > {path} <<'{marker}'\n{content}{marker}", f"chmod {mode} {path}"]
 
 
-def install_commands(requirements: Sequence[str]) -> list[str]:
-    """Install the OS packages, the service user and the pinned virtual environment."""
-    pinned = " ".join(shlex.quote(requirement) for requirement in requirements)
+def prepare_commands() -> list[str]:
+    """Install the OS packages and Python, create the service user and its directories."""
     return [
         "set -euo pipefail",
         f"dnf install -y {' '.join(OS_PACKAGES)}",
@@ -115,8 +116,21 @@ def install_commands(requirements: Sequence[str]) -> list[str]:
         f"install -d -o {SERVICE_USER} -g {SERVICE_USER} -m 0700 {STATE_DIR}",
         f"install -d -o {SERVICE_USER} -g {SERVICE_USER} -m 0750 {LOG_DIR}",
         f"install -d -m 0755 {INSTALL_DIR} /etc/mlflow",
+    ]
+
+
+def install_commands(requirements: Sequence[str], *, constraints: str | None) -> list[str]:
+    """Create the virtual environment and install the pinned packages into it.
+
+    With ``constraints`` (a file already on the instance), every package pip installs, not just
+    the top-level ones, gets the version that file pins.
+    """
+    pinned = " ".join(shlex.quote(requirement) for requirement in requirements)
+    constrained = "" if constraints is None else f"--constraint {shlex.quote(constraints)} "
+    return [
         f"python3.11 -m venv {VENV_DIR}",
-        f"{VENV_DIR}/bin/pip install --no-cache-dir --disable-pip-version-check {pinned}",
+        f"{VENV_DIR}/bin/pip install --no-cache-dir --disable-pip-version-check "
+        f"{constrained}{pinned}",
     ]
 
 

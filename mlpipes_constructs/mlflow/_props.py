@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
 
@@ -21,6 +23,9 @@ DEFAULT_DATABASE_INSTANCE_TYPE = "t4g.medium"
 DEFAULT_ARTIFACT_PREFIX = "mlflow/"
 DEFAULT_PARAMETER_NAME = "/mlpipes/mlflow/tracking-uri"
 SERVER_PORT = 5000
+#: Constraints files pinning the server's whole environment, one per MLflow version
+#: (written by ``scripts/lock-mlflow-requirements.py``).
+REQUIREMENTS_DIR = Path(__file__).resolve().parent / "requirements"
 
 _VERSION = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)")
 _INSTANCE_TYPE = re.compile(
@@ -34,6 +39,12 @@ _CERTIFICATE_ARN = re.compile(
 _PARAMETER_NAME = re.compile(r"/[A-Za-z0-9_.\-/]{1,1010}")
 _DOMAIN_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 _ADMIN_USERNAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+#: ``name==version`` (optionally with extras) in a requirements or constraints line.
+_PIN = re.compile(
+    r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?P<extras>\[[^\]]*\])?\s*==\s*(?P<version>\S+)"
+)
+#: pip options that pull in another file, which would not be uploaded with this one.
+_INCLUDES = ("-r", "--requirement", "-c", "--constraint")
 
 
 @dataclass(frozen=True)
@@ -186,3 +197,73 @@ def pip_requirements(mlflow_version: str) -> tuple[str, ...]:
         f"psycopg2-binary=={PSYCOPG2_BINARY_VERSION}",
         f"boto3=={BOTO3_VERSION}",
     )
+
+
+def requirements_path(mlflow_version: str) -> Path:
+    """Where the constraints file shipped for ``mlflow_version`` lives (it may not exist)."""
+    return REQUIREMENTS_DIR / f"mlflow-{mlflow_version}.txt"
+
+
+def shipped_requirements(mlflow_version: str) -> Path | None:
+    """The constraints file this package ships for ``mlflow_version``, if there is one."""
+    path = requirements_path(mlflow_version)
+    return path if path.is_file() else None
+
+
+def normalize_name(name: str) -> str:
+    """A package name as PyPI compares them (PEP 503): ``Flask_WTF`` -> ``flask-wtf``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def check_requirements_file(
+    problems: Problems, value: str | os.PathLike[str], requirements: tuple[str, ...]
+) -> Path | None:
+    """A readable pip constraints file that agrees with the pinned top-level ``requirements``.
+
+    Catches at synth what would otherwise fail pip on the instance, 20 minutes into a deploy:
+    a missing file, includes of other files (only this one is uploaded), extras (pip rejects
+    them in constraints) and a pin of a top-level package at another version.
+    """
+    path = Path(value)
+    if not path.is_file():
+        problems.add(
+            f"requirements_file '{value}' is not a file (relative paths are resolved from "
+            f"'{Path.cwd()}')"
+        )
+        return None
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        problems.add(f"requirements_file '{value}' cannot be read as UTF-8 text ({error})")
+        return None
+    wanted: dict[str, tuple[str, str]] = {}
+    for requirement in requirements:
+        match = _PIN.fullmatch(requirement)
+        if match is not None:  # None only for a malformed mlflow_version, reported elsewhere
+            wanted[normalize_name(match["name"])] = (requirement, match["version"])
+    for number, raw in enumerate(lines, start=1):
+        line = re.sub(r"(^|\s)#.*", "", raw).strip()
+        if not line:
+            continue
+        where = f"requirements_file '{value}' line {number}"
+        if line.split()[0].split("=")[0] in _INCLUDES:
+            problems.add(
+                f"{where} '{line}' includes another file, which is not uploaded to the instance; "
+                "put its pins in this file"
+            )
+            continue
+        match = _PIN.match(line.split(";")[0].strip())
+        if match is None:
+            continue
+        if match["extras"]:
+            problems.add(
+                f"{where} '{line}' has extras, which pip does not accept in a constraints file; "
+                f"write '{match['name']}=={match['version']}'"
+            )
+        name = normalize_name(match["name"])
+        if name in wanted and match["version"] != wanted[name][1]:
+            problems.add(
+                f"{where} pins {match['name']}=={match['version']} but the server installs "
+                f"{wanted[name][0]}; lock the file for the same versions"
+            )
+    return path.resolve()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Unpack
 
 from aws_cdk import (
     Annotations,
+    ArnFormat,
     Aws,
     CfnCreationPolicy,
     CfnResourceSignal,
@@ -16,6 +19,8 @@ from aws_cdk import (
 )
 from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
@@ -37,7 +42,8 @@ from mlpipes_constructs.foundation._s3_access import (
     prefix_write_statements,
 )
 from mlpipes_constructs.foundation.resources import FoundationResources
-from mlpipes_constructs.mlflow import _bootstrap, _props
+from mlpipes_constructs.mlflow import _bootstrap, _monitoring, _props
+from mlpipes_constructs.mlflow._monitoring import MetricProps
 from mlpipes_constructs.mlflow._props import (
     DEFAULT_ARTIFACT_PREFIX,
     DEFAULT_DATABASE_INSTANCE_TYPE,
@@ -76,6 +82,8 @@ AUTO_SCALING_KEY_ACTIONS: tuple[str, ...] = (
     "kms:ReEncryptFrom",
     "kms:ReEncryptTo",
 )
+#: What CloudWatch needs of the key to publish alarm notifications to the encrypted topic.
+ALARM_KEY_ACTIONS: tuple[str, ...] = ("kms:Decrypt", "kms:GenerateDataKey")
 
 
 class MlflowServer(Construct):
@@ -90,6 +98,12 @@ class MlflowServer(Construct):
     Application Load Balancer (HTTPS with a certificate), open only to the VPC or to the networks
     and peers you grant. Operators connect with Session Manager; there is no SSH. The tracking
     URI is published as an SSM parameter.
+
+    The instance installs MLflow from PyPI with every package pinned by a constraints file (one
+    ships for :data:`DEFAULT_MLFLOW_VERSION`), so instances launched months apart run the same
+    code. Alarms on the server's health, its 5xx responses and the database's CPU and storage
+    notify :attr:`notification_topic`, which also reports instance launches and terminations;
+    ``metric_*`` methods give the same metrics for dashboards and alarms of your own.
 
     Either pass ``foundation`` or the individual resources (``vpc``, ``encryption_key``,
     ``artifact_bucket``, ``access_log_bucket``).
@@ -115,6 +129,13 @@ class MlflowServer(Construct):
             ``instance_type``. Default: arm64 for Graviton types, else x86_64.
         mlflow_version: MLflow release to install, ``X.Y.Z``. Default: the tested release,
             :data:`~mlpipes_constructs.mlflow._props.DEFAULT_MLFLOW_VERSION`.
+        requirements_file: path of a pip constraints file pinning every package of the
+            server's environment (``mlflow[auth]``, ``psycopg2-binary`` and ``boto3`` at the
+            versions the server installs, and all they depend on), e.g. the ``pip freeze`` of a
+            CPython 3.11 virtualenv. It is uploaded as an asset and the instance installs with
+            ``pip install --constraint``. Default: the file shipped for ``mlflow_version`` (there
+            is one for the default version); for other versions none, so transitive
+            dependencies float and a ``mlpipes:mlflow-unpinned-dependencies`` warning is added.
         workers: server worker processes. Default: 4.
         root_volume_size: root volume size in GiB, 16 to 1024. Default: 30.
         certificate: ACM certificate (or its ARN, in the stack's region) for an HTTPS listener.
@@ -141,6 +162,11 @@ class MlflowServer(Construct):
         log_retention: how long server logs are kept. Default: one year.
         tracking_uri_parameter_name: name of the SSM parameter holding the tracking URI.
             Default: ``"/mlpipes/mlflow/tracking-uri"``.
+        alarms: create the alarms (no healthy host for 3 minutes, target 5xx responses above
+            5% of requests, database CPU above 80% for 15 minutes, database free storage below
+            10% of ``database_allocated_storage``), notifying ``notification_topic`` when they
+            go into and out of alarm. A key created in this app gets a statement letting
+            CloudWatch publish to the encrypted topic. Default: True.
     """
 
     def __init__(
@@ -173,6 +199,8 @@ class MlflowServer(Construct):
         deletion_protection: bool = True,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         tracking_uri_parameter_name: str = DEFAULT_PARAMETER_NAME,
+        requirements_file: str | os.PathLike[str] | None = None,
+        alarms: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -216,6 +244,13 @@ class MlflowServer(Construct):
             problems, "database_instance_type", database_instance_type.removeprefix("db.")
         )
         _props.check_mlflow_version(problems, mlflow_version)
+        checked_requirements_file = (
+            None
+            if requirements_file is None
+            else _props.check_requirements_file(
+                problems, requirements_file, _props.pip_requirements(mlflow_version)
+            )
+        )
         _props.check_artifact_prefix(problems, artifact_prefix)
         _props.check_parameter_name(problems, tracking_uri_parameter_name)
         _props.check_admin_username(problems, admin_username)
@@ -255,6 +290,10 @@ class MlflowServer(Construct):
         self.artifact_bucket = artifact_bucket
         self.artifact_prefix = artifact_prefix
         self.mlflow_version = mlflow_version
+        #: The constraints file the instance installs with; None when dependencies float.
+        self.requirements_file: Path | None = (
+            checked_requirements_file or _props.shipped_requirements(mlflow_version)
+        )
         scheme = "http" if certificate is None else "https"
         listener_port = 80 if certificate is None else 443
 
@@ -363,14 +402,21 @@ class MlflowServer(Construct):
         )
         self.policy = self.role.managed_policy
         launcher = s3_assets.Asset(self, "Launcher", path=str(LAUNCHER_SOURCE))
+        constraints = (
+            None
+            if self.requirements_file is None
+            else s3_assets.Asset(self, "Requirements", path=str(self.requirements_file))
+        )
         self.notification_topic = sns.Topic(
             self,
             "NotificationTopic",
-            display_name="MLflow tracking server instance launches and terminations",
+            display_name="MLflow tracking server: instance launches, terminations and alarms",
             master_key=encryption_key,
             enforce_ssl=True,
         )
-        self._add_instance_permissions(stack, launcher)
+        self._add_instance_permissions(
+            stack, [asset for asset in (launcher, constraints) if asset is not None]
+        )
         self.auto_scaling_group = self._create_auto_scaling_group(
             vpc=vpc,
             subnets=subnets,
@@ -380,6 +426,7 @@ class MlflowServer(Construct):
             root_volume_size=root_volume_size,
             user_data=self._user_data(
                 launcher=launcher,
+                constraints=constraints,
                 mlflow_version=mlflow_version,
                 workers=workers,
                 default_permission=default_permission,
@@ -387,9 +434,9 @@ class MlflowServer(Construct):
                 scheme=scheme,
             ),
         )
-        self._allow_auto_scaling_to_use_key(stack, encryption_key)
+        key_policy_changed = self._allow_auto_scaling_to_use_key(stack, encryption_key)
 
-        target_group = elbv2.ApplicationTargetGroup(
+        self.target_group = elbv2.ApplicationTargetGroup(
             self,
             "TargetGroup",
             vpc=vpc,
@@ -406,7 +453,7 @@ class MlflowServer(Construct):
                 unhealthy_threshold_count=3,
             ),
         )
-        self.listener = self._create_listener(certificate, target_group)
+        self.listener = self._create_listener(certificate, self.target_group)
         # The target group registers the instances; the listener does not open the ALB itself.
         self.auto_scaling_group.connections.allow_from(
             self.load_balancer, ec2.Port.tcp(SERVER_PORT), "MLflow load balancer to the server"
@@ -419,6 +466,37 @@ class MlflowServer(Construct):
             string_value=self.tracking_uri,
             description="MLflow tracking URI of the mlpipes tracking server",
         )
+        #: The alarms created with ``alarms=True`` (none otherwise).
+        self.alarms: tuple[cloudwatch.Alarm, ...] = ()
+        if alarms:
+            self.alarms = self._create_alarms(database_allocated_storage)
+            key_policy_changed &= self._allow_alarms_to_notify(stack, encryption_key)
+        if not key_policy_changed:
+            needs = (
+                "allow the role AWSServiceRoleForAutoScaling to use it, or the instance cannot "
+                "launch"
+            )
+            if alarms:
+                needs += (
+                    "; and allow cloudwatch.amazonaws.com kms:Decrypt and kms:GenerateDataKey, or "
+                    "the alarms cannot notify the encrypted topic"
+                )
+            Annotations.of(self).add_warning_v2(
+                "mlpipes:mlflow-key-policy",
+                f"encryption_key is imported, so its policy was not changed: {needs}.",
+            )
+        if self.requirements_file is None:
+            requirements = " ".join(_props.pip_requirements(mlflow_version))
+            Annotations.of(self).add_warning_v2(
+                "mlpipes:mlflow-unpinned-dependencies",
+                f"No constraints file pins the dependencies of MLflow {mlflow_version} (one ships "
+                f"for {DEFAULT_MLFLOW_VERSION} only): the instance installs {requirements} and "
+                "whatever versions of their dependencies are newest at boot, so instances "
+                "launched at different times can run different code. Pin them: pip freeze a "
+                "CPython 3.11 virtualenv with those three installed (as "
+                "scripts/lock-mlflow-requirements.py in the mlpipes repository does) and pass "
+                "the file as 'requirements_file'.",
+            )
         if certificate is None:
             Annotations.of(self).add_warning_v2(
                 "mlpipes:mlflow-no-tls",
@@ -458,6 +536,59 @@ class MlflowServer(Construct):
     def grant_read_credentials(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` read the admin secret (``username`` and ``password``)."""
         return self.admin_secret.grant_read(grantee)
+
+    # Each helper takes the fields of ``cloudwatch.MetricOptions`` as keywords (``period``,
+    # ``statistic``, ``label``, ...) over its default statistic and period. Other metrics of
+    # the parts: ``target_group.metrics.custom(...)`` and ``database.metric(...)``.
+
+    def metric_healthy_hosts(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+        """Targets passing the load balancer's health check (``AWS/ApplicationELB``
+        ``HealthyHostCount``): 1 while the server answers, 0 while it is down or replaced.
+        Default: the minimum over 1 minute."""
+        return self.target_group.metrics.healthy_host_count(
+            **_monitoring.with_defaults(props, statistic="Minimum", period=_monitoring.HOST_PERIOD)
+        )
+
+    def metric_unhealthy_hosts(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+        """Registered targets failing the health check (``UnHealthyHostCount``).
+        Default: the maximum over 1 minute."""
+        return self.target_group.metrics.unhealthy_host_count(
+            **_monitoring.with_defaults(props, statistic="Maximum", period=_monitoring.HOST_PERIOD)
+        )
+
+    def metric_http_5xx(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+        """5xx responses of the server itself, not of the load balancer
+        (``HTTPCode_Target_5XX_Count``). Default: the sum over 5 minutes."""
+        return self.target_group.metrics.http_code_target(
+            elbv2.HttpCodeTarget.TARGET_5XX_COUNT,
+            **_monitoring.with_defaults(props, statistic="Sum", period=_monitoring.DEFAULT_PERIOD),
+        )
+
+    def metric_target_response_time(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+        """Seconds from the load balancer sending a request to the server until the response
+        starts (``TargetResponseTime``). Default: the 90th percentile over 5 minutes, which
+        shows slow requests an average hides."""
+        return self.target_group.metrics.target_response_time(
+            **_monitoring.with_defaults(props, statistic="p90", period=_monitoring.DEFAULT_PERIOD)
+        )
+
+    def metric_database_cpu(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+        """CPU utilization of the database instance in percent (``AWS/RDS``
+        ``CPUUtilization``). Default: the average over 5 minutes."""
+        return self.database.metric_cpu_utilization(
+            **_monitoring.with_defaults(
+                props, statistic="Average", period=_monitoring.DEFAULT_PERIOD
+            )
+        )
+
+    def metric_database_free_storage(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+        """Free storage of the database instance in bytes (``FreeStorageSpace``).
+        Default: the minimum over 5 minutes."""
+        return self.database.metric_free_storage_space(
+            **_monitoring.with_defaults(
+                props, statistic="Minimum", period=_monitoring.DEFAULT_PERIOD
+            )
+        )
 
     # --- building blocks ----------------------------------------------------------------
 
@@ -537,7 +668,7 @@ class MlflowServer(Construct):
             database.node.add_dependency(log_group)
         return database
 
-    def _add_instance_permissions(self, stack: Stack, launcher: s3_assets.Asset) -> None:
+    def _add_instance_permissions(self, stack: Stack, assets: Sequence[s3_assets.Asset]) -> None:
         bucket, prefix, key = self.artifact_bucket, self.artifact_prefix, self.encryption_key
         self.policy.add_statements(
             *prefix_read_statements(bucket, [prefix], key),
@@ -550,16 +681,17 @@ class MlflowServer(Construct):
                 resources=[bucket.arn_for_objects(f"{prefix}*")],
             ),
             iam.PolicyStatement(
-                sid="ReadLauncher",
+                sid="ReadBootstrapFiles",
                 actions=["s3:GetObject"],
                 resources=[
                     stack.format_arn(
                         service="s3",
                         region="",
                         account="",
-                        resource=launcher.s3_bucket_name,
-                        resource_name=launcher.s3_object_key,
+                        resource=asset.s3_bucket_name,
+                        resource_name=asset.s3_object_key,
                     )
+                    for asset in assets
                 ],
             ),
             iam.PolicyStatement(
@@ -599,6 +731,7 @@ class MlflowServer(Construct):
         self,
         *,
         launcher: s3_assets.Asset,
+        constraints: s3_assets.Asset | None,
         mlflow_version: str,
         workers: int,
         default_permission: str,
@@ -606,13 +739,23 @@ class MlflowServer(Construct):
         scheme: str,
     ) -> ec2.UserData:
         user_data = ec2.UserData.for_linux()
-        user_data.add_commands(
-            *_bootstrap.install_commands(_props.pip_requirements(mlflow_version))
-        )
+        user_data.add_commands(*_bootstrap.prepare_commands())
         user_data.add_s3_download_command(
             bucket=launcher.bucket,
             bucket_key=launcher.s3_object_key,
             local_file=_bootstrap.LAUNCHER_PATH,
+        )
+        if constraints is not None:
+            user_data.add_s3_download_command(
+                bucket=constraints.bucket,
+                bucket_key=constraints.s3_object_key,
+                local_file=_bootstrap.CONSTRAINTS_PATH,
+            )
+        user_data.add_commands(
+            *_bootstrap.install_commands(
+                _props.pip_requirements(mlflow_version),
+                constraints=None if constraints is None else _bootstrap.CONSTRAINTS_PATH,
+            )
         )
         settings = {
             "AWS_REGION": Aws.REGION,
@@ -725,11 +868,11 @@ class MlflowServer(Construct):
         )
         return group
 
-    def _allow_auto_scaling_to_use_key(self, stack: Stack, key: kms.IKey) -> None:
+    def _allow_auto_scaling_to_use_key(self, stack: Stack, key: kms.IKey) -> bool:
         """Auto Scaling launches the encrypted volumes as its service-linked role, which only
         the key policy can grant. The role is matched by condition because a key policy
         naming a role that does not exist yet (no Auto Scaling group in the account so far) is
-        rejected."""
+        rejected. False when the key is imported and its policy was left alone."""
         role_arn = stack.format_arn(
             service="iam",
             region="",
@@ -755,12 +898,128 @@ class MlflowServer(Construct):
                 conditions={**condition, "Bool": {"kms:GrantIsForAWSResource": "true"}},
             )
         )
-        if not added:
-            Annotations.of(self).add_warning_v2(
-                "mlpipes:mlflow-key-policy",
-                "encryption_key is imported, so its policy was not changed: allow the role "
-                "AWSServiceRoleForAutoScaling to use it, or the instance cannot launch.",
+        return bool(added)
+
+    def _create_alarms(self, allocated_storage: int) -> tuple[cloudwatch.Alarm, ...]:
+        # Each alarm says what a missing data point means for it, rather than CloudWatch's
+        # default of waiting in INSUFFICIENT_DATA.
+        requests = self.target_group.metrics.request_count(
+            statistic="Sum", period=_monitoring.DEFAULT_PERIOD
+        )
+        http_5xx_rate = cloudwatch.MathExpression(
+            expression=(
+                f"IF(requests >= {_monitoring.HTTP_5XX_MIN_REQUESTS}, "
+                "100 * FILL(errors, 0) / requests, 0)"
+            ),
+            using_metrics={"requests": requests, "errors": self.metric_http_5xx()},
+            label="Target 5xx responses (% of requests)",
+            period=_monitoring.DEFAULT_PERIOD,
+        )
+        alarms = (
+            cloudwatch.Alarm(
+                self,
+                "NoHealthyHostAlarm",
+                alarm_description=(
+                    "The MLflow tracking server has not passed its load balancer health check "
+                    "for 3 minutes: the instance is failing, starting or being replaced. See "
+                    "the bootstrap and mlflow-server streams of its log group."
+                ),
+                metric=self.metric_healthy_hosts(),
+                comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                threshold=1,
+                evaluation_periods=_monitoring.HOST_EVALUATION_PERIODS,
+                # No health data means no target to check: the server is down.
+                treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+            ),
+            cloudwatch.Alarm(
+                self,
+                "Http5xxAlarm",
+                alarm_description=(
+                    f"More than {_monitoring.HTTP_5XX_PERCENT}% of the requests to the MLflow "
+                    "tracking server got a 5xx response from it, for 10 minutes."
+                ),
+                metric=http_5xx_rate,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                threshold=_monitoring.HTTP_5XX_PERCENT,
+                evaluation_periods=_monitoring.HTTP_5XX_EVALUATION_PERIODS,
+                # No requests, no errors.
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+            cloudwatch.Alarm(
+                self,
+                "DatabaseCpuAlarm",
+                alarm_description=(
+                    f"The MLflow database's CPU has been above {_monitoring.DATABASE_CPU_PERCENT}"
+                    "% for 15 minutes: consider a larger database_instance_type."
+                ),
+                metric=self.metric_database_cpu(),
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                threshold=_monitoring.DATABASE_CPU_PERCENT,
+                evaluation_periods=_monitoring.DATABASE_CPU_EVALUATION_PERIODS,
+                # A gap (failover, maintenance reboot) says nothing about load: keep the state.
+                treat_missing_data=cloudwatch.TreatMissingData.IGNORE,
+            ),
+            cloudwatch.Alarm(
+                self,
+                "DatabaseStorageAlarm",
+                alarm_description=(
+                    "The MLflow database has less than 10% of its allocated storage "
+                    f"({allocated_storage} GiB) free: storage autoscaling grows it at most every "
+                    "6 hours and up to 5 times the allocation."
+                ),
+                metric=self.metric_database_free_storage(),
+                comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                threshold=_monitoring.free_storage_threshold_bytes(allocated_storage),
+                evaluation_periods=1,
+                # A gap says nothing about storage: keep the state.
+                treat_missing_data=cloudwatch.TreatMissingData.IGNORE,
+            ),
+        )
+        action = cloudwatch_actions.SnsAction(self.notification_topic)
+        for alarm in alarms:
+            alarm.add_alarm_action(action)
+            alarm.add_ok_action(action)
+        # The server is unhealthy until its first bootstrap ends: create the alarms after the
+        # Auto Scaling group, which waits for the instance's success signal.
+        alarms[0].node.add_dependency(self.auto_scaling_group)
+        return alarms
+
+    def _allow_alarms_to_notify(self, stack: Stack, key: kms.IKey) -> bool:
+        """CloudWatch publishes to the topic as its service principal: the topic policy CDK
+        writes for ``enforce_ssl`` replaces SNS's default one, so it needs its own statement,
+        and the key policy must let it encrypt the message. Both are limited to alarms of this
+        account and region. False when the key is imported and its policy was left alone."""
+        conditions = {
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {
+                "aws:SourceArn": stack.format_arn(
+                    service="cloudwatch",
+                    resource="alarm",
+                    resource_name="*",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            },
+        }
+        self.notification_topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarms",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.notification_topic.topic_arn],
+                conditions=conditions,
             )
+        )
+        return bool(
+            key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AllowCloudWatchAlarmNotifications",
+                    principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                    actions=list(ALARM_KEY_ACTIONS),
+                    resources=["*"],  # in a key policy, "*" means this key
+                    conditions=conditions,
+                )
+            ).statement_added
+        )
 
     def _create_listener(
         self,

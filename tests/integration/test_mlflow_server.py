@@ -356,3 +356,22 @@ def test_auth_config_is_private_and_secrets_stay_out_of_output(server: Server) -
         arguments = cmdline.read().decode(errors="replace")
     assert "--app-name\0basic-auth" in arguments
     assert "p%40ss" not in arguments and DB_PASSWORD not in arguments
+
+
+def test_shipped_constraints_pin_the_packages_this_test_runs() -> None:
+    """The server above runs the MLflow, driver and SDK the instance installs by default."""
+    from importlib.metadata import version
+
+    from packaging.utils import canonicalize_name
+
+    from mlpipes_constructs.mlflow._props import DEFAULT_MLFLOW_VERSION, shipped_requirements
+
+    constraints = shipped_requirements(DEFAULT_MLFLOW_VERSION)
+    assert constraints is not None, f"no constraints file ships for MLflow {DEFAULT_MLFLOW_VERSION}"
+    pins = {}
+    for line in constraints.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            name, _, pinned = line.partition("==")
+            pins[canonicalize_name(name)] = pinned
+    for package in ("mlflow", "psycopg2-binary", "boto3"):
+        assert pins[package] == version(package), package

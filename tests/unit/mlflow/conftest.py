@@ -1,5 +1,5 @@
-"""Synthesized MLflow servers, once per session: the bundled app's stack (via ``bundled_app``)
-and an HTTPS server built from individual resources."""
+"""Synthesized MLflow servers, once per session: the bundled app's stack (via ``bundled_app``),
+an HTTPS server built from individual resources and a server with its own constraints file."""
 
 from __future__ import annotations
 
@@ -69,4 +69,39 @@ def https_server() -> BuiltServer:
         tracking_uri_parameter_name="/team/mlflow/uri",
     )
     server.grant_access(ec2.Peer.ipv4("172.16.5.0/24"))
+    return BuiltServer(server=server, template=Template.from_stack(stack), stack=stack)
+
+
+#: A user's constraints file for MLflow 3.1.4, as ``requirements_file`` receives it.
+CUSTOM_CONSTRAINTS = """\
+# pip freeze of a python3.11 virtualenv
+alembic==1.16.4
+boto3==1.44.8
+mlflow==3.1.4
+mlflow-skinny==3.1.4
+psycopg2-binary==2.9.13
+"""
+
+
+@pytest.fixture(scope="session")
+def custom_server(tmp_path_factory: pytest.TempPathFactory) -> BuiltServer:
+    """A non-default MLflow version with the user's own constraints file and no alarms."""
+    constraints = tmp_path_factory.mktemp("constraints") / "mlflow-3.1.4.txt"
+    constraints.write_text(CUSTOM_CONSTRAINTS, encoding="utf-8")
+    app = cdk.App(context=cdk_json_context())
+    stack = cdk.Stack(app, "CustomMlflow", env=TEST_ENV)
+    key = kms.Key.from_key_arn(
+        stack, "ImportedKey", "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-aaaa-bbbb-cccc"
+    )
+    server = MlflowServer(
+        stack,
+        "Mlflow",
+        vpc=ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1),
+        encryption_key=key,
+        artifact_bucket=s3.Bucket(stack, "Artifacts", encryption_key=key),
+        access_log_bucket=s3.Bucket(stack, "Logs", encryption=s3.BucketEncryption.S3_MANAGED),
+        mlflow_version="3.1.4",
+        requirements_file=constraints,
+        alarms=False,
+    )
     return BuiltServer(server=server, template=Template.from_stack(stack), stack=stack)

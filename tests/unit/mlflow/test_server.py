@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from pathlib import Path
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("CDK_VALIDATION", "false")
@@ -15,15 +17,29 @@ import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk.assertions import Annotations, Match, Template
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from mlpipes_constructs._internal.validation import PropsValidationError
 from mlpipes_constructs.foundation import FoundationResources
 from mlpipes_constructs.mlflow import DEFAULT_MLFLOW_VERSION, MlflowServer
-from stacks import STACK_CATALOG, AppConfig, build_app
+from mlpipes_constructs.mlflow._props import (
+    BOTO3_VERSION,
+    PSYCOPG2_BINARY_VERSION,
+    REQUIREMENTS_DIR,
+)
+from stacks import STACK_CATALOG, AppConfig, MlflowStack, build_app
 from stacks.config import cdk_json_context
 from tests.conftest import TEST_ENV, SynthesizedApp
-from tests.unit.mlflow.conftest import CERTIFICATE_ARN, BuiltServer
+from tests.unit.mlflow.conftest import CERTIFICATE_ARN, CUSTOM_CONSTRAINTS, BuiltServer
+
+SHIPPED_CONSTRAINTS = REQUIREMENTS_DIR / f"mlflow-{DEFAULT_MLFLOW_VERSION}.txt"
+INSTALL = (
+    "/opt/mlflow/venv/bin/pip install --no-cache-dir --disable-pip-version-check "
+    "--constraint /opt/mlflow/constraints.txt "
+)
 
 # --- helpers ----------------------------------------------------------------------------
 
@@ -59,6 +75,40 @@ def _logical_id(template: Template, resource_type: str, props: dict[str, Any]) -
     found = template.find_resources(resource_type, {"Properties": props})
     assert len(found) == 1, found
     return next(iter(found))
+
+
+def _pins(text: str) -> dict[str, str]:
+    """Package -> version of a constraints file, parsed with ``packaging`` (not our parser)."""
+    pins: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        requirement = Requirement(line)
+        (specifier,) = requirement.specifier
+        assert specifier.operator == "==", line
+        assert not requirement.extras and requirement.marker is None, line
+        name = canonicalize_name(requirement.name)
+        assert name not in pins, f"{name} is pinned twice"
+        pins[name] = specifier.version
+    return pins
+
+
+def _warnings(construct: MlflowServer) -> list[str]:
+    """Warnings added to the construct itself, read without synthesizing."""
+    return [str(entry.data) for entry in construct.node.metadata if entry.type == "aws:cdk:warning"]
+
+
+def _bundled_server(bundled_app: SynthesizedApp) -> MlflowServer:
+    stack = bundled_app.stacks["mlflow"]
+    assert isinstance(stack, MlflowStack)
+    return stack.server
+
+
+def _alarm(template: Template, **properties: Any) -> dict[str, Any]:
+    found = template.find_resources("AWS::CloudWatch::Alarm", {"Properties": properties})
+    assert len(found) == 1, sorted(found)
+    (alarm,) = found.values()
+    return dict(alarm)
 
 
 # --- the bundled stack (default props) ------------------------------------------------
@@ -352,6 +402,220 @@ def test_catalog_requires_the_foundation_stack() -> None:
         build_app(app, AppConfig(stacks=("mlflow",), compliance_checks=False), env=TEST_ENV)
 
 
+def test_user_data_installs_with_the_shipped_constraints_uploaded_as_an_asset(
+    bundled_app: SynthesizedApp, bundled_mlflow: Template
+) -> None:
+    user_data = _user_data(bundled_mlflow)
+    download = re.search(
+        r"aws s3 cp 's3://[^/']+/([0-9a-f]{64}\.txt)' '/opt/mlflow/constraints\.txt'", user_data
+    )
+    assert download is not None
+    install = user_data.index(f"{INSTALL}'mlflow[auth]=={DEFAULT_MLFLOW_VERSION}'")
+    assert user_data.index(download.group(0)) < install  # on disk before pip reads it
+    assert user_data.index("python3.11 -m venv /opt/mlflow/venv") < install
+    # The asset is the shipped file, byte for byte, and the instance may read it.
+    asset = bundled_app.outdir / f"asset.{download.group(1)}"
+    assert asset.read_bytes() == SHIPPED_CONSTRAINTS.read_bytes()
+    policy = json.dumps(bundled_mlflow.find_resources("AWS::IAM::ManagedPolicy"))
+    assert f"/{download.group(1)}" in policy
+    assert _bundled_server(bundled_app).requirements_file == SHIPPED_CONSTRAINTS
+
+
+def test_shipped_constraints_pin_the_default_release_and_everything_it_needs() -> None:
+    text = SHIPPED_CONSTRAINTS.read_text(encoding="utf-8")
+    pins = _pins(text)
+    assert pins["mlflow"] == DEFAULT_MLFLOW_VERSION
+    assert pins["mlflow-skinny"] == DEFAULT_MLFLOW_VERSION  # mlflow pins its own parts
+    assert pins["psycopg2-binary"] == PSYCOPG2_BINARY_VERSION
+    assert pins["boto3"] == BOTO3_VERSION
+    # Transitive packages: the auth extra's, the server's and the SDK's.
+    for name in ("flask-wtf", "flask", "sqlalchemy", "alembic", "gunicorn", "botocore", "numpy"):
+        assert name in pins, name
+    assert "scripts/lock-mlflow-requirements.py" in text and "CPython 3.11." in text
+
+
+# --- metrics and alarms ---------------------------------------------------------------
+
+ELB_DIMENSIONS = {"LoadBalancer", "TargetGroup"}
+
+
+@pytest.mark.parametrize(
+    ("helper", "namespace", "metric_name", "statistic", "period", "dimensions"),
+    [
+        ("metric_healthy_hosts", "AWS/ApplicationELB", "HealthyHostCount", "Minimum", 60,
+         ELB_DIMENSIONS),
+        ("metric_unhealthy_hosts", "AWS/ApplicationELB", "UnHealthyHostCount", "Maximum", 60,
+         ELB_DIMENSIONS),
+        ("metric_http_5xx", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Sum", 300,
+         ELB_DIMENSIONS),
+        ("metric_target_response_time", "AWS/ApplicationELB", "TargetResponseTime", "p90", 300,
+         ELB_DIMENSIONS),
+        ("metric_database_cpu", "AWS/RDS", "CPUUtilization", "Average", 300,
+         {"DBInstanceIdentifier"}),
+        ("metric_database_free_storage", "AWS/RDS", "FreeStorageSpace", "Minimum", 300,
+         {"DBInstanceIdentifier"}),
+    ],
+)  # fmt: skip
+def test_metric_helpers_name_the_metric_and_dimensions_of_this_server(
+    bundled_app: SynthesizedApp,
+    bundled_mlflow: Template,
+    helper: str,
+    namespace: str,
+    metric_name: str,
+    statistic: str,
+    period: int,
+    dimensions: set[str],
+) -> None:
+    server = _bundled_server(bundled_app)
+    metric = getattr(server, helper)()
+    assert (metric.namespace, metric.metric_name) == (namespace, metric_name)
+    assert (metric.statistic, metric.period.to_seconds()) == (statistic, period)
+    resolved = cdk.Stack.of(server).resolve(metric.dimensions)
+    assert set(resolved) == dimensions
+    if "TargetGroup" in resolved:
+        target_group = next(
+            iter(bundled_mlflow.find_resources("AWS::ElasticLoadBalancingV2::TargetGroup"))
+        )
+        assert resolved["TargetGroup"] == {"Fn::GetAtt": [target_group, "TargetGroupFullName"]}
+        assert "ServerLoadBalancerListener" in json.dumps(resolved["LoadBalancer"])
+    else:
+        database = next(iter(bundled_mlflow.find_resources("AWS::RDS::DBInstance")))
+        assert resolved["DBInstanceIdentifier"] == {"Ref": database}
+
+
+def test_metric_helpers_take_metric_options_over_their_defaults(
+    bundled_app: SynthesizedApp,
+) -> None:
+    server = _bundled_server(bundled_app)
+    metric = server.metric_database_cpu(
+        period=cdk.Duration.minutes(1), statistic="Maximum", label="MLflow database CPU"
+    )
+    assert (metric.statistic, metric.period.to_seconds()) == ("Maximum", 60)
+    assert metric.label == "MLflow database CPU"
+    only_period = server.metric_http_5xx(period=cdk.Duration.minutes(15))
+    assert (only_period.statistic, only_period.period.to_seconds()) == ("Sum", 900)
+
+
+def test_alarms_notify_the_encrypted_topic_into_and_out_of_alarm(
+    bundled_app: SynthesizedApp, bundled_mlflow: Template
+) -> None:
+    alarms = bundled_mlflow.find_resources("AWS::CloudWatch::Alarm")
+    assert len(alarms) == 4
+    assert len(_bundled_server(bundled_app).alarms) == 4
+    topic_id, topic = next(iter(bundled_mlflow.find_resources("AWS::SNS::Topic").items()))
+    assert "PlatformKey" in json.dumps(topic["Properties"]["KmsMasterKeyId"])
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+        assert alarm["Properties"]["OKActions"] == [{"Ref": topic_id}]
+        assert alarm["Properties"]["AlarmDescription"]
+
+
+def test_no_healthy_host_alarm_fires_after_three_minutes_and_on_missing_data(
+    bundled_mlflow: Template,
+) -> None:
+    properties = _alarm(bundled_mlflow, MetricName="HealthyHostCount")["Properties"]
+    assert properties["Namespace"] == "AWS/ApplicationELB"
+    assert (properties["Statistic"], properties["Period"]) == ("Minimum", 60)
+    assert (properties["ComparisonOperator"], properties["Threshold"]) == ("LessThanThreshold", 1)
+    assert properties["EvaluationPeriods"] == 3
+    assert properties["TreatMissingData"] == "breaching"  # no health data: no server
+    # Created once the first instance has signalled success, so a deploy does not page.
+    alarm = _alarm(bundled_mlflow, MetricName="HealthyHostCount")
+    group = next(iter(bundled_mlflow.find_resources("AWS::AutoScaling::AutoScalingGroup")))
+    assert group in alarm["DependsOn"]
+
+
+def test_http_5xx_alarm_is_a_rate_of_enough_requests(bundled_mlflow: Template) -> None:
+    found = bundled_mlflow.find_resources(
+        "AWS::CloudWatch::Alarm", {"Properties": {"Metrics": Match.any_value()}}
+    )
+    (alarm,) = found.values()
+    properties = alarm["Properties"]
+    metrics = {metric["Id"]: metric for metric in properties["Metrics"]}
+    (expression,) = [metric for metric in metrics.values() if "Expression" in metric]
+    assert expression["Expression"] == "IF(requests >= 20, 100 * FILL(errors, 0) / requests, 0)"
+    errors, requests = metrics["errors"]["MetricStat"], metrics["requests"]["MetricStat"]
+    assert errors["Metric"]["MetricName"] == "HTTPCode_Target_5XX_Count"
+    assert requests["Metric"]["MetricName"] == "RequestCount"
+    assert errors["Stat"] == requests["Stat"] == "Sum"
+    assert errors["Period"] == requests["Period"] == 300
+    assert (properties["ComparisonOperator"], properties["Threshold"]) == (
+        "GreaterThanThreshold",
+        5,
+    )
+    assert properties["EvaluationPeriods"] == 2
+    assert properties["TreatMissingData"] == "notBreaching"  # no requests, no errors
+
+
+def test_database_alarms_watch_cpu_for_15_minutes_and_free_storage(
+    bundled_mlflow: Template,
+) -> None:
+    database = next(iter(bundled_mlflow.find_resources("AWS::RDS::DBInstance")))
+    cpu = _alarm(bundled_mlflow, MetricName="CPUUtilization")["Properties"]
+    assert cpu["Namespace"] == "AWS/RDS"
+    assert cpu["Dimensions"] == [{"Name": "DBInstanceIdentifier", "Value": {"Ref": database}}]
+    assert (cpu["ComparisonOperator"], cpu["Threshold"]) == ("GreaterThanThreshold", 80)
+    assert cpu["Statistic"] == "Average"
+    assert cpu["Period"] * cpu["EvaluationPeriods"] == 15 * 60
+    assert cpu["TreatMissingData"] == "ignore"
+    storage = _alarm(bundled_mlflow, MetricName="FreeStorageSpace")["Properties"]
+    assert storage["Dimensions"] == cpu["Dimensions"]
+    # 10% of the default 20 GiB allocation, in bytes.
+    assert (storage["ComparisonOperator"], storage["Threshold"]) == (
+        "LessThanThreshold",
+        2 * 1024**3,
+    )
+    assert storage["Statistic"] == "Minimum"
+    assert storage["TreatMissingData"] == "ignore"
+
+
+def test_cloudwatch_may_publish_alarms_to_the_topic_and_use_its_key(
+    bundled_mlflow: Template, bundled_foundation: Template
+) -> None:
+    conditions = {
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+        "ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:*"},
+    }
+    principal = {"Service": "cloudwatch.amazonaws.com"}
+    bundled_mlflow.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Allow",
+                                "Principal": principal,
+                                "Action": "sns:Publish",
+                                "Condition": conditions,
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+    bundled_foundation.has_resource_properties(
+        "AWS::KMS::Key",
+        {
+            "KeyPolicy": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Principal": principal,
+                                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                                "Condition": conditions,
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
 # --- HTTPS, x86 and individual resources ------------------------------------------------
 
 
@@ -414,6 +678,48 @@ def test_grant_read_credentials_allows_reading_the_admin_secret(
         https_server.server.admin_secret.node.default_child  # type: ignore[arg-type]
     )
     assert admin_secret_id in document
+
+
+def test_other_release_without_requirements_file_warns_that_dependencies_float(
+    https_server: BuiltServer,
+) -> None:
+    (warning,) = Annotations.from_stack(https_server.stack).find_warning(
+        "*", Match.string_like_regexp("mlpipes:mlflow-unpinned-dependencies")
+    )
+    message = str(warning.entry.data)
+    assert "MLflow 3.1.4" in message and "'requirements_file'" in message
+    assert https_server.server.requirements_file is None
+    user_data = _user_data(https_server.template)
+    assert "--constraint" not in user_data and "constraints.txt" not in user_data
+
+
+def test_own_requirements_file_is_uploaded_and_installed_with(
+    custom_server: BuiltServer,
+) -> None:
+    server = custom_server.server
+    assert server.requirements_file is not None
+    asset = server.node.find_child("Requirements")
+    assert isinstance(asset, s3_assets.Asset)
+    app = custom_server.stack.node.root
+    assert isinstance(app, cdk.App)
+    staged = Path(app.outdir) / asset.asset_path
+    assert staged.read_text(encoding="utf-8") == CUSTOM_CONSTRAINTS
+    user_data = _user_data(custom_server.template)
+    assert "'/opt/mlflow/constraints.txt'\n" in user_data
+    assert f"{INSTALL}'mlflow[auth]==3.1.4'" in user_data
+    assert not Annotations.from_stack(custom_server.stack).find_warning(
+        "*", Match.string_like_regexp("mlpipes:mlflow-unpinned-dependencies")
+    )
+
+
+def test_alarms_can_be_left_out(custom_server: BuiltServer) -> None:
+    custom_server.template.resource_count_is("AWS::CloudWatch::Alarm", 0)
+    assert custom_server.server.alarms == ()
+    assert "cloudwatch.amazonaws.com" not in json.dumps(custom_server.template.to_json())
+    # The imported key's warning asks only for what the server still needs.
+    (message,) = [m for m in _warnings(custom_server.server) if "mlflow-key-policy" in m]
+    assert "AWSServiceRoleForAutoScaling" in message
+    assert "cloudwatch" not in message
 
 
 # --- bad props ------------------------------------------------------------------------
@@ -535,3 +841,53 @@ def test_missing_resources_and_log_bucket_are_reported(scaffold: dict[str, Any])
 def test_grant_access_rejects_the_whole_internet(https_server: BuiltServer) -> None:
     with pytest.raises(PropsValidationError, match=r"'0\.0\.0\.0/0' opens the tracking server"):
         https_server.server.grant_access(ec2.Peer.any_ipv4())
+
+
+def test_imported_key_warns_that_alarms_need_its_policy_too(scaffold: dict[str, Any]) -> None:
+    key = kms.Key.from_key_arn(
+        scaffold["stack"], "ImportedKey", "arn:aws:kms:us-east-1:123456789012:key/1234-abcd"
+    )
+    server = _build(scaffold, encryption_key=key)
+    (message,) = [m for m in _warnings(server) if "mlpipes:mlflow-key-policy" in m]
+    assert "AWSServiceRoleForAutoScaling" in message
+    assert "cloudwatch.amazonaws.com kms:Decrypt and kms:GenerateDataKey" in message
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, r"requirements_file '.*constraints\.txt' is not a file"),
+        ("-r base.txt\n", r"line 1 '-r base\.txt' includes another file"),
+        ("# lock\n--constraint=base.txt\n", r"line 2 '--constraint=base\.txt' includes another"),
+        ("mlflow[auth]==3.1.4\n", r"line 1 'mlflow\[auth\]==3\.1\.4' has extras.*"
+         r"'mlflow==3\.1\.4'"),
+        ("MLflow==3.1.3  # older\n", r"pins MLflow==3\.1\.3 but the server installs "
+         r"mlflow\[auth\]"),
+        ("boto3==1.40.0 ; python_version >= '3.11'\n", r"pins boto3==1\.40\.0 but the server "
+         r"installs boto3==1\.44\.8"),
+        ("psycopg2_binary==2.9.9\n", r"pins psycopg2_binary==2\.9\.9 but the server installs "
+         r"psycopg2-binary==2\.9\.13"),
+    ],
+)  # fmt: skip
+def test_bad_requirements_file_names_the_file_line_and_rule(
+    scaffold: dict[str, Any], tmp_path: Path, content: str | None, message: str
+) -> None:
+    path = tmp_path / "constraints.txt"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(PropsValidationError, match=message):
+        _build(scaffold, mlflow_version="3.1.4", requirements_file=path)
+
+
+def test_requirements_file_accepts_comments_markers_and_hashes(
+    scaffold: dict[str, Any], tmp_path: Path
+) -> None:
+    path = tmp_path / "constraints.txt"
+    path.write_text(
+        "# locked\n\nmlflow==3.1.4 --hash=sha256:00ff\n"
+        "colorama==0.4.6 ; sys_platform == 'win32'\nboto3==1.44.8  # the SDK\n",
+        encoding="utf-8",
+    )
+    server = _build(scaffold, mlflow_version="3.1.4", requirements_file=str(path))
+    assert server.requirements_file == path.resolve()
+    assert not [m for m in _warnings(server) if "unpinned-dependencies" in m]

@@ -1,0 +1,63 @@
+"""Metric defaults and alarm thresholds of the MLflow server: pure values, no resources."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypedDict
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+
+#: The load balancer publishes target health every minute: the host alarms look at minutes.
+HOST_PERIOD = Duration.minutes(1)
+#: Three one-minute periods: longer than a health-check blip (3 failed checks of 30 s are
+#: needed to mark a target unhealthy), short enough to page while the server is down.
+HOST_EVALUATION_PERIODS = 3
+DEFAULT_PERIOD = Duration.minutes(5)
+#: Database CPU above this percentage for 3 five-minute periods (15 minutes) raises an alarm.
+DATABASE_CPU_PERCENT = 80
+DATABASE_CPU_EVALUATION_PERIODS = 3
+#: Free storage below this fraction of the allocated storage raises an alarm. At the initial
+#: size it is also where RDS storage autoscaling starts growing the volume, which it does at
+#: most every 6 hours and up to 5 times the initial size: the alarm says growth outpaces it.
+FREE_STORAGE_FRACTION = 0.1
+#: Target 5xx responses above this percentage of requests, in 2 consecutive 5-minute periods.
+HTTP_5XX_PERCENT = 5
+HTTP_5XX_EVALUATION_PERIODS = 2
+#: Fewer requests than this in a period never raise the 5xx alarm: on a quiet server one
+#: failed request out of three is not an incident.
+HTTP_5XX_MIN_REQUESTS = 20
+GIB = 1024**3
+
+
+class MetricProps(TypedDict, total=False):
+    """Overrides of a ``metric_*`` helper's defaults: the fields of ``cloudwatch.MetricOptions``.
+
+    Pass them as keywords, as to the metric methods of CDK's own constructs:
+    ``server.metric_database_cpu(period=Duration.minutes(1), statistic="Maximum")``.
+    """
+
+    account: str
+    color: str
+    dimensions_map: Mapping[str, str]
+    id: str
+    label: str
+    period: Duration
+    region: str
+    stack_account: str
+    stack_region: str
+    statistic: str
+    unit: cloudwatch.Unit
+    visible: bool
+
+
+def with_defaults(props: MetricProps, *, statistic: str, period: Duration) -> MetricProps:
+    """``props`` over a helper's default statistic and period: the user's choice wins."""
+    merged: MetricProps = {"statistic": statistic, "period": period}
+    merged.update(props)
+    return merged
+
+
+def free_storage_threshold_bytes(allocated_storage_gib: int) -> float:
+    """The free-storage alarm threshold for a database of ``allocated_storage_gib`` GiB."""
+    return allocated_storage_gib * GIB * FREE_STORAGE_FRACTION

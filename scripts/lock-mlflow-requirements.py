@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Write the constraints file that pins the MLflow tracking server's whole environment.
+
+The instance installs ``mlflow[auth]``, ``psycopg2-binary`` and ``boto3`` at the versions in
+``mlpipes_constructs/mlflow/_props.py``; this script installs the same three into a fresh
+virtual environment of the Python the instance runs (CPython 3.11), freezes it and writes
+``mlpipes_constructs/mlflow/requirements/mlflow-<version>.txt``, which the construct ships as an
+S3 asset and installs with ``pip install --constraint``. It then checks that every pinned
+package installs on Linux arm64 (Graviton) and x86_64 from a wheel, or is pure Python.
+
+Run it from the repository root with the project's virtualenv::
+
+    .venv/bin/python scripts/lock-mlflow-requirements.py
+    .venv/bin/python scripts/lock-mlflow-requirements.py --mlflow-version 3.1.4 --output my.txt
+
+It needs PyPI (directly or through pip's configured index) and ``python3.11`` on the PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from mlpipes_constructs.mlflow._props import (  # noqa: E402
+    DEFAULT_MLFLOW_VERSION,
+    pip_requirements,
+    requirements_path,
+)
+
+#: Amazon Linux 2023 has glibc 2.34: wheels for manylinux 2.5 (manylinux1) to 2.34 run there.
+MANYLINUX_GLIBC_MINORS = range(5, 35)
+ARCHITECTURES = ("aarch64", "x86_64")
+
+
+def _run(*command: str) -> str:
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+
+def freeze(python: str, requirements: tuple[str, ...], venv: Path) -> tuple[str, str, str]:
+    """Install ``requirements`` into a new virtualenv; its ``pip freeze``, Python and pip."""
+    _run(python, "-m", "venv", str(venv))
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
+    subprocess.run([*pip, "install", "--quiet", "--no-cache-dir", *requirements], check=True)
+    frozen = _run(*pip, "freeze")
+    python_version = _run(
+        str(venv / "bin" / "python"), "-c", "import platform; print(platform.python_version())"
+    ).strip()
+    pip_version = _run(*pip, "--version").split()[1]
+    return frozen, python_version, pip_version
+
+
+def check_platforms(lock: Path, python_version: str) -> list[str]:
+    """Architectures for which some pin has neither a manylinux wheel nor a pure-Python one."""
+    problems = []
+    short_version = ".".join(python_version.split(".")[:2])
+    abi = "cp" + short_version.replace(".", "")
+    for arch in ARCHITECTURES:
+        platforms = [f"manylinux_2_{minor}_{arch}" for minor in MANYLINUX_GLIBC_MINORS]
+        with tempfile.TemporaryDirectory() as target:
+            report = Path(target) / "report.json"
+            # A dry run picks the wheel pip would install on that platform without installing
+            # it (this interpreter's pip, new enough for --report); --no-deps because the lock
+            # already lists the whole closure.
+            resolved = subprocess.run(
+                [sys.executable, "-m", "pip", "--disable-pip-version-check", "install", "--quiet",
+                 "--dry-run", "--ignore-installed", "--no-deps", "--only-binary=:all:",
+                 "--target", str(Path(target) / "site"), "--python-version", short_version,
+                 "--implementation", "cp", "--abi", abi, "--abi", "abi3", "--abi", "none",
+                 *[f"--platform={name}" for name in platforms],
+                 "--report", str(report), "-r", str(lock)],
+                check=False,
+            )  # fmt: skip
+            if resolved.returncode != 0:
+                problems.append(f"a pin has no wheel for linux {arch} (pip's error is above)")
+                continue
+            for item in json.loads(report.read_text())["install"]:
+                wheel = item["download_info"]["url"].rsplit("/", 1)[-1]
+                if not wheel.endswith("-none-any.whl"):
+                    metadata = item["metadata"]
+                    print(f"{arch}: {metadata['name']} {metadata['version']} -> {wheel}")
+    return problems
+
+
+def header(mlflow_version: str, python_version: str, pip_version: str, checked: bool) -> str:
+    pinned = " ".join(pip_requirements(mlflow_version))
+    wheels = (
+        "every compiled package was checked to have a manylinux\n"
+        "# wheel for both aarch64 and x86_64."
+        if checked
+        else "the aarch64 and x86_64 wheels were NOT checked\n# (--skip-platform-check)."
+    )
+    return (
+        "# Constraints of the MLflow tracking server's virtual environment: every package of\n"
+        f"#   {pinned}\n"
+        "# pinned. The instance installs those three with 'pip install --constraint <this file>'.\n"
+        "# Generated by scripts/lock-mlflow-requirements.py: pip freeze of a fresh virtualenv\n"
+        f"# (CPython {python_version}, pip {pip_version}, {platform.system().lower()} "
+        f"{platform.machine()}), for CPython 3.11\n"
+        f"# on Amazon Linux 2023; {wheels} Regenerate with the script rather than editing\n"
+        "# by hand.\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mlflow-version", default=DEFAULT_MLFLOW_VERSION)
+    parser.add_argument("--python", default="python3.11", help="interpreter of the virtualenv")
+    parser.add_argument("--output", type=Path, help="default: the file the construct ships")
+    parser.add_argument(
+        "--skip-platform-check", action="store_true", help="do not check arm64/x86_64 wheels"
+    )
+    args = parser.parse_args(argv)
+    output: Path = args.output or requirements_path(args.mlflow_version)
+    requirements = pip_requirements(args.mlflow_version)
+    with tempfile.TemporaryDirectory(prefix="mlflow-lock-") as workdir:
+        frozen, python_version, pip_version = freeze(
+            args.python, requirements, Path(workdir) / "venv"
+        )
+    if not python_version.startswith("3.11."):
+        print(f"warning: locked with CPython {python_version}; the instance runs 3.11")
+    checked = not args.skip_platform_check
+    content = header(args.mlflow_version, python_version, pip_version, checked) + frozen
+    if checked:
+        with tempfile.TemporaryDirectory() as workdir:
+            candidate = Path(workdir) / output.name
+            candidate.write_text(content)
+            problems = check_platforms(candidate, python_version)
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        if problems:
+            return 1
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(content)
+    print(f"wrote {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
