@@ -372,7 +372,7 @@ def write_private_file(path: Path, content: str) -> None:
 
 def fetch_secret_string(secret_arn: str, region: str | None) -> str:
     """The ``SecretString`` of a Secrets Manager secret."""
-    import boto3  # type: ignore[import-untyped]  # only on the instance and in tests
+    import boto3  # only on the instance and in tests
 
     client = boto3.client("secretsmanager", region_name=region)
     response = client.get_secret_value(SecretId=secret_arn)
@@ -384,7 +384,7 @@ def fetch_secret_string(secret_arn: str, region: str | None) -> str:
 
 def ensure_database(secret: DatabaseSecret, name: str, ssl_mode: str) -> None:
     """Create database ``name`` on the server of ``secret`` unless it exists."""
-    import psycopg2  # type: ignore[import-untyped]  # installed next to MLflow
+    import psycopg2  # installed next to MLflow
 
     connection = psycopg2.connect(
         host=secret.host,

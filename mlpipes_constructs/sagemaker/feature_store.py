@@ -374,7 +374,8 @@ class FeatureGroup(Construct):
                 feature.name: feature.type.value for feature in self.feature_definitions
             },
         }
-        return json.loads(json.dumps(record, sort_keys=True))  # type: ignore[no-any-return]
+        normalized: dict[str, Any] = json.loads(json.dumps(record, sort_keys=True))
+        return normalized
 
 
 @jsii.implements(IValidation)

@@ -7,7 +7,7 @@ dependency on it: the referring step runs after the step it refers to.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar, TypeAlias
 
@@ -137,12 +137,8 @@ def read_json_path(document: object, json_path: str) -> object:
     for key, index in _JSON_PATH_TOKEN.findall(json_path):
         if key and isinstance(value, Mapping) and key in value:
             value = value[key]
-        elif index and _is_list(value) and int(index) < len(value):  # type: ignore[arg-type]
-            value = value[int(index)]  # type: ignore[index]
+        elif index and isinstance(value, list) and int(index) < len(value):
+            value = value[int(index)]
         else:
             raise LookupError(f"the document has no value at '{json_path}'")
     return value
-
-
-def _is_list(value: object) -> bool:
-    return isinstance(value, Sequence) and not isinstance(value, str | bytes)
