@@ -17,14 +17,28 @@ _ASSET_HASH = re.compile(r"[0-9a-f]{64}")
 
 
 def mask_volatile(value: Any) -> Any:
-    """Replace asset hashes in every string of a template."""
+    """Replace asset hashes in every string of a template.
+
+    Lists of masked strings are sorted too: CDK orders such lists (e.g. the asset ARNs of a
+    policy statement) by the hashes themselves, which change with any byte of the assets.
+    """
     if isinstance(value, dict):
         return {key: mask_volatile(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [mask_volatile(item) for item in value]
+        items = [mask_volatile(item) for item in value]
+        if items and all(isinstance(item, str) and "<asset-hash>" in item for item in items):
+            return sorted(items)
+        return items
     if isinstance(value, str):
         return _ASSET_HASH.sub("<asset-hash>", value)
     return value
+
+
+def test_mask_volatile_orders_lists_of_masked_asset_keys() -> None:
+    template = {"Resource": ["b/" + "1" * 64 + ".py", "b/" + "0" * 64 + ".txt"]}
+    assert mask_volatile(template) == {"Resource": ["b/<asset-hash>.py", "b/<asset-hash>.txt"]}
+    swapped = {"Resource": ["b/" + "0" * 64 + ".txt", "b/" + "1" * 64 + ".py"]}
+    assert mask_volatile(swapped) == mask_volatile(template)
 
 
 def test_mask_volatile_masks_asset_hashes_only() -> None:
