@@ -65,3 +65,14 @@ def transition_problems(definition: Mapping[str, Any], where: str = "$") -> Iter
         processor = state.get("ItemProcessor") or state.get("Iterator")
         if processor:
             yield from transition_problems(processor, f"{where}.{name}.ItemProcessor")
+
+
+def all_states(definition: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every state of a definition with its name, including those in Parallel branches."""
+    for name, state in definition.get("States", {}).items():
+        yield name, state
+        for branch in state.get("Branches", []):
+            yield from all_states(branch)
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        if processor:
+            yield from all_states(processor)

@@ -69,7 +69,14 @@ from mlpipes_constructs.stepfunctions._asl import (
     text_list,
 )
 from mlpipes_constructs.stepfunctions._conditions import ConditionError, choice_condition
-from mlpipes_constructs.stepfunctions._plan import Branch, Item, PlanError, plan
+from mlpipes_constructs.stepfunctions._plan import (
+    Branch,
+    Item,
+    Parallel,
+    PlanError,
+    first_step,
+    plan,
+)
 from mlpipes_constructs.stepfunctions._task_base import sagemaker_arn
 from mlpipes_constructs.stepfunctions.tuning_job import SageMakerCreateHyperParameterTuningJob
 
@@ -105,6 +112,14 @@ def _literal(text: str) -> str:
                 piece = piece.replace(char, f"\\{char}")
             out.append(piece)
     return "".join(out)
+
+
+def _merged(paths: list[str]) -> str:
+    """``States.JsonMerge`` of the objects at ``paths``, later ones winning, nested in halves."""
+    if len(paths) == 1:
+        return paths[0]
+    middle = len(paths) // 2
+    return f"States.JsonMerge({_merged(paths[:middle])}, {_merged(paths[middle:])}, false)"
 
 
 class Builder:
@@ -150,6 +165,10 @@ class Builder:
         self._handlers: dict[str, sfn.Pass] = {}
         self._items: tuple[Item, ...] = ()
         self.fail_state: sfn.Fail
+        # A Parallel branch's states cannot lead outside it, so each branch gets its own Fail
+        # state (created when a step needs it); ``None`` outside any branch.
+        self._branch_fail_name: str | None = None
+        self._branch_fails: dict[str, sfn.Fail] = {}
 
     # --- checks -------------------------------------------------------------------------------
 
@@ -339,13 +358,16 @@ class Builder:
                 end.next(first)
             ends = last
             if not ends and index < len(items) - 1:
-                name = item.step.name if isinstance(item, Branch) else item.name
+                name = first_step(item).name
                 raise PlanError(f"steps after '{name}' can never run: it always fails")
         return start, ends, loaded
 
     def _item(
         self, item: Item, loaded: frozenset[tuple[str, str]]
     ) -> tuple[sfn.State, list[sfn.INextable], frozenset[tuple[str, str]]]:
+        if isinstance(item, Parallel):
+            first, last = self._parallel(item, loaded)
+            return first, last, loaded
         step = item.step if isinstance(item, Branch) else item
         needed = [ref for _, ref in references(step) if isinstance(ref, JsonValue)]
         loads: list[tasks.CallAwsService] = []
@@ -384,6 +406,55 @@ class Builder:
             assert join is not None
             end.next(join)
         return choice, [join] if join is not None else []
+
+    def _parallel(
+        self, parallel: Parallel, loaded: frozenset[tuple[str, str]]
+    ) -> tuple[sfn.State, list[sfn.INextable]]:
+        """Run the branches concurrently, then merge their step results into the shared state.
+
+        A Parallel's result is the array of its branches' outputs. The ResultSelector names
+        each whole output (``$[i]``) and the merge reads plain paths
+        (``$.branches.branch<i>.steps``), a form emulators read as Step Functions does (moto
+        wraps the value of ``$[i].steps`` in a list). The merge keeps the Parallel's own input
+        for everything else: property files a branch loaded are not kept, so a later step loads
+        them again. A failed branch ends in its own Fail state, which fails the Parallel, and
+        with it the execution, with that error and cause.
+        """
+        name = state_name("Parallel", *(first_step(branch[0]).name for branch in parallel.branches))
+        keys = [f"branch{index}" for index in range(len(parallel.branches))]
+        state = sfn.Parallel(
+            self.scope,
+            name,
+            comment="Steps that do not depend on each other run at the same time",
+            result_selector={f"{key}.$": f"$[{index}]" for index, key in enumerate(keys)},
+            result_path="$.branches",
+        )
+        always_fails = False
+        outer = self._branch_fail_name
+        try:
+            for key, branch in zip(keys, parallel.branches, strict=True):
+                self._branch_fail_name = state_name(name, key.capitalize(), "Failed")
+                start, ends, _ = self._sequence(branch, loaded)
+                assert start is not None
+                state.branch(start)
+                always_fails = always_fails or not ends
+        finally:
+            self._branch_fail_name = outer
+        if always_fails:
+            return state, []
+        merge = sfn.Pass(
+            self.scope,
+            state_name(name, "Merge"),
+            comment="Gather the branches' step results; keep the rest of the state as it was",
+            parameters={
+                "parameters.$": "$.parameters",
+                "run.$": "$.run",
+                "steps.$": _merged([f"$.branches.{key}.steps" for key in keys]),
+                "properties.$": "$.properties",
+            },
+        )
+        state.next(merge)
+        return state, [merge]
 
     def _step(self, step: Step) -> tuple[sfn.State, list[sfn.INextable]]:
         if isinstance(step, ProcessingStep):
@@ -429,9 +500,24 @@ class Builder:
                     ),
                 },
             )
-            handler.next(self.fail_state)
+            handler.next(self._fail_target())
             self._handlers[step_name] = handler
         return self._handlers[step_name]
+
+    def _fail_target(self) -> sfn.Fail:
+        """The Fail state a step's error ends in: the pipeline's, or its Parallel branch's."""
+        name = self._branch_fail_name
+        if name is None:
+            return self.fail_state
+        if name not in self._branch_fails:
+            self._branch_fails[name] = sfn.Fail(
+                self.scope,
+                name,
+                comment="Ends the branch, and so the execution, with the failed step's cause",
+                error=STEP_FAILED_ERROR,
+                cause_path="$.Cause",
+            )
+        return self._branch_fails[name]
 
     # --- steps --------------------------------------------------------------------------------
 

@@ -7,13 +7,19 @@ The definition's data, from its first two states on::
      "steps": {<step>: <kept task results>},
      "properties": {<step>: {<property file>: {"document": <parsed JSON>}}}}
 
+Steps that do not depend on each other run as the branches of a ``Parallel`` state, in
+declaration order; a Pass state after it merges the branches' ``steps`` into this shape again
+(property files read inside a branch are read again by later steps that need them).
+
 Job, model and endpoint config names are ``<slug>-<run token>`` (see :mod:`.naming`). Outputs
 without a destination go to ``<root>/<step>/<output>`` (training: ``<root>/<step>/model``,
 transform: ``<root>/<step>/output``), so they can be found from the execution name. Every
 SageMaker task retries throttling and service errors with exponential backoff and jitter
 (:data:`RETRY_ERRORS`); a job that ran and failed is not retried, because its name is taken.
 Any error ends in the ``Pipeline.Failed`` Fail state, whose cause names the step and carries
-the service's cause (for a ``.sync`` job, its description with the ``FailureReason``).
+the service's cause (for a ``.sync`` job, its description with the ``FailureReason``). Inside a
+Parallel branch, which cannot lead to states outside it, the branch has its own Fail state with
+the same error and cause; it fails the Parallel, and so the execution, with them.
 """
 
 from __future__ import annotations
@@ -72,7 +78,7 @@ class CompiledStateMachine:
         step_states: each spec step's first state.
         name_slugs: each step's name slug; its SageMaker names are ``<slug>-<run token>``.
         artifact_prefix: the bucket folder outputs go under (the role reads reports there).
-        fail_state: the Fail state every error ends in.
+        fail_state: the Fail state every error outside a Parallel branch ends in.
     """
 
     definition: sfn.IChainable

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import aws_cdk as cdk
@@ -45,6 +46,8 @@ BUCKET = "mlpipes-sfn-execution-test"
 PREFIX = "pipelines/review-classifier/"
 JOB_ROLE = f"arn:aws:iam::{ACCOUNT}:role/mlpipes-job-role"
 GROUP = "mlpipes-review-classifier"
+#: The Parallel state that registers the model while the transform branch runs.
+PARALLEL = "Parallel.RegisterModel.CreateModel"
 
 
 @pytest.fixture(scope="module")
@@ -87,20 +90,37 @@ def _sdk_bodies_as_text(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(service, "_eval_service_task", read_bodies)
 
 
-@pytest.fixture
-def aws(_sdk_bodies_as_text: None, definition: dict[str, Any]) -> Iterator[dict[str, Any]]:
+@contextmanager
+def _emulated_aws(definition: dict[str, Any], *, registry: bool) -> Iterator[dict[str, Any]]:
+    """Clients of an emulated account with the bucket, the machine and maybe the registry."""
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         clients = {
             name: boto3.client(name, region_name=REGION)
             for name in ("s3", "sagemaker", "stepfunctions")
         }
         clients["s3"].create_bucket(Bucket=BUCKET)
-        clients["sagemaker"].create_model_package_group(ModelPackageGroupName=GROUP)
+        if registry:
+            clients["sagemaker"].create_model_package_group(ModelPackageGroupName=GROUP)
         clients["arn"] = clients["stepfunctions"].create_state_machine(
             name="review-classifier",
             definition=json.dumps(definition),
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/state-machine",
         )["stateMachineArn"]
+        yield clients
+
+
+@pytest.fixture
+def aws(_sdk_bodies_as_text: None, definition: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    with _emulated_aws(definition, registry=True) as clients:
+        yield clients
+
+
+@pytest.fixture
+def aws_without_registry(
+    _sdk_bodies_as_text: None, definition: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
+    """No model package group, so ``CreateModelPackage`` fails."""
+    with _emulated_aws(definition, registry=False) as clients:
         yield clients
 
 
@@ -140,12 +160,35 @@ def test_accurate_model_is_registered_and_scores_the_test_split(aws: dict[str, A
 
     assert result["description"]["status"] == "SUCCEEDED"
     entered = _entered(result["events"])
-    assert entered.index("RegisterModel") < entered.index("BatchTransform")
+    assert entered.index(PARALLEL) < entered.index("RegisterModel")
+    assert entered.index(PARALLEL) < entered.index("CreateModel") < entered.index("BatchTransform")
     assert "AccuracyTooLow" not in entered
+    # Both branches ran ...
     transform = aws["sagemaker"].list_transform_jobs()["TransformJobSummaries"]
     assert len(transform) == 1
     packages = aws["sagemaker"].list_model_packages(ModelPackageGroupName=GROUP)
     assert len(packages["ModelPackageSummaryList"]) == 1
+    # ... and the register branch's result survived the merge into the shared state.
+    output = json.loads(result["description"]["output"])
+    assert set(output) == {"parameters", "run", "steps", "properties"}
+    registered = packages["ModelPackageSummaryList"][0]["ModelPackageArn"]
+    assert output["steps"]["RegisterModel"]["ModelPackageArn"] == registered
+    assert output["parameters"]["AccuracyThreshold"] == 0.7
+
+
+def test_a_failed_branch_fails_the_execution_with_the_step_cause(
+    aws_without_registry: dict[str, Any],
+) -> None:
+    result = _run(aws_without_registry, "no-registry", accuracy=0.91, overrides={})
+
+    description = result["description"]
+    assert description["status"] == "FAILED"
+    assert description["error"] == "PipelineStepFailed"
+    assert description["cause"].startswith("Step RegisterModel failed with ")
+    assert "Model Package Group does not exist" in description["cause"]
+    entered = _entered(result["events"])
+    assert f"{PARALLEL}.Branch0.Failed" in entered
+    assert f"{PARALLEL}.Merge" not in entered
 
 
 def test_low_accuracy_fails_with_the_spec_message(aws: dict[str, Any]) -> None:

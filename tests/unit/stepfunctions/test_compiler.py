@@ -28,7 +28,7 @@ from mlpipes_constructs.spec import (
     local_code_paths,
 )
 from mlpipes_constructs.stepfunctions import RETRY_ERRORS, compile_state_machine, naming
-from tests.asl import definition_of, transition_problems
+from tests.asl import all_states, definition_of, transition_problems
 from tests.conftest import TEST_ENV
 
 BUCKET = "artifacts"
@@ -75,7 +75,8 @@ def compiled() -> tuple[dict[str, Any], Any, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def states(compiled: tuple[dict[str, Any], Any, dict[str, Any]]) -> dict[str, Any]:
-    return compiled[0]["States"]
+    """Every state, including those in Parallel branches."""
+    return dict(all_states(compiled[0]))
 
 
 def test_definition_is_well_formed(compiled: tuple[dict[str, Any], Any, dict[str, Any]]) -> None:
@@ -107,12 +108,10 @@ def test_steps_run_in_order_with_the_gate_before_the_branches(states: dict[str, 
         {
             "Variable": "$.properties.Evaluate.EvaluationReport.document.metrics.accuracy.value",
             "NumericGreaterThanEqualsPath": "$.parameters.AccuracyThreshold",
-            "Next": "RegisterModel",
+            "Next": "Parallel.RegisterModel.CreateModel",
         }
     ]
     assert choice["Default"] == "AccuracyTooLow"
-    assert states["RegisterModel"]["Next"] == "CreateModel"
-    assert states["CreateModel"]["Next"] == "BatchTransform"
 
 
 def test_condition_reads_the_report_with_the_sdk_and_no_lambda(states: dict[str, Any]) -> None:
@@ -180,7 +179,7 @@ def test_register_model_uses_the_sdk_integration(states: dict[str, Any]) -> None
 
 
 def test_every_task_retries_service_errors_and_ends_in_the_fail_state(
-    states: dict[str, Any],
+    compiled: tuple[dict[str, Any], Any, dict[str, Any]], states: dict[str, Any]
 ) -> None:
     tasks = {name: state for name, state in states.items() if state["Type"] == "Task"}
     assert len(tasks) == 7
@@ -195,8 +194,15 @@ def test_every_task_retries_service_errors_and_ends_in_the_fail_state(
             }
         ]
         handler = states[task["Catch"][0]["Next"]]
-        assert handler["Next"] == "Pipeline.Failed"
         assert "$.error.Cause" in handler["Parameters"]["Cause.$"]
+        # In a Parallel branch, the branch's own Fail state: it fails the execution the same way.
+        fail = states[handler["Next"]]
+        assert (fail["Type"], fail["Error"], fail["CausePath"]) == (
+            "Fail",
+            "PipelineStepFailed",
+            "$.Cause",
+        ), name
+        assert (handler["Next"] == "Pipeline.Failed") == (name in compiled[0]["States"]), name
     assert tasks["Train"]["Retry"][0]["ErrorEquals"] == list(RETRY_ERRORS)
     assert states["Pipeline.Failed"]["CausePath"] == "$.Cause"
 

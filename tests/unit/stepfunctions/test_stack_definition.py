@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mlpipes_constructs.reference import reference_pipeline
-from tests.asl import definition_of, transition_problems
+from tests.asl import all_states, definition_of, transition_problems
 from tests.conftest import SynthesizedApp
 
 
@@ -12,11 +12,13 @@ def test_stack_definition_is_valid_asl_with_every_spec_step(bundled_app: Synthes
 
     assert list(transition_problems(definition)) == []
     steps = {step.name for step in reference_pipeline(input_data_uri="s3://b/d/").steps}
-    assert steps <= set(definition["States"])
-    preprocess = definition["States"]["Preprocess"]["Parameters"]
+    states = dict(all_states(definition))
+    assert steps <= set(states)
+    assert len(states) == sum(1 for _ in all_states(definition)), "state names are not unique"
+    preprocess = states["Preprocess"]["Parameters"]
     assert preprocess["NetworkConfig"]["VpcConfig"]["Subnets"]
     assert preprocess["ProcessingInputs"][0]["S3Input"]["S3Uri"].startswith("s3://")
-    assert definition["States"]["RegisterModel"]["Parameters"]["ModelPackageGroupName"] == (
+    assert states["RegisterModel"]["Parameters"]["ModelPackageGroupName"] == (
         "mlpipes-review-classifier-sfn"
     )
 
