@@ -9,7 +9,6 @@ protected from accidental replacement.
 
 from mlpipes_constructs.sagemaker.compiler import (
     JobNetwork,
-    UnsupportedStepError,
     compile_pipeline_definition,
     definition_to_json,
     pipeline_step_types,
@@ -32,7 +31,6 @@ __all__ = [
     "JobNetwork",
     "ModelRegistry",
     "SageMakerPipeline",
-    "UnsupportedStepError",
     "compile_pipeline_definition",
     "definition_to_json",
     "pipeline_step_types",

@@ -2,11 +2,14 @@
 
 Each function takes one spec step and returns the request the service sends to the matching
 SageMaker API (CreateProcessingJob, CreateTrainingJob, ...), with the keys in the order the
-sagemaker SDK writes them.
+sagemaker SDK writes them. An endpoint step becomes two definition steps, as in the SDK: an
+``EndpointConfig`` step (CreateEndpointConfig) and an ``Endpoint`` step (CreateEndpoint, or
+UpdateEndpoint when the endpoint exists); the names they use are made here too.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,9 +19,12 @@ from mlpipes_constructs._internal.job_code import (
     processing_entrypoint,
 )
 from mlpipes_constructs.sagemaker._definition_refs import (
+    EXECUTION_ID,
     DefinitionContext,
     Expression,
     destination_expression,
+    get,
+    join,
     s3_source_expression,
     string_expression,
     string_map,
@@ -29,6 +35,7 @@ from mlpipes_constructs.spec import (
     CategoricalRange,
     ContinuousRange,
     CreateModelStep,
+    EndpointStep,
     FailStep,
     IntegerRange,
     ParameterRange,
@@ -50,6 +57,21 @@ if TYPE_CHECKING:
 DEFAULT_MAX_RUNTIME_SECONDS = 86_400
 #: Content type of a model quality report in the model registry.
 METRICS_REPORT_CONTENT_TYPE = "application/json"
+#: The one production variant of a compiled endpoint, named as the SDK's ``production_variant``.
+VARIANT_NAME = "AllTraffic"
+#: Ending of the name of the ``EndpointConfig`` step an endpoint step compiles to.
+CONFIG_STEP_SUFFIX = "-Config"
+#: SageMaker's limit on pipeline step names.
+MAX_STEP_NAME_LENGTH = 64
+#: SageMaker's limit on endpoint and endpoint configuration names.
+MAX_RESOURCE_NAME_LENGTH = 63
+#: Length of a pipeline execution id (the last part of the execution ARN, lowercase letters and
+#: digits), which makes each execution's endpoint configuration name unique.
+EXECUTION_ID_LENGTH = 12
+#: Instance families whose storage is local NVMe only, besides every family with a ``d`` (such
+#: as ``m5d`` or ``g4dn``): the list the sagemaker SDK's ``volume_size_supported`` uses.
+_INSTANCE_STORAGE_FAMILIES = ("g5", "g6", "g7e", "p5", "p6-b200", "trn1", "trn2")
+_HASH_LENGTH = 6
 
 
 @dataclass(frozen=True)
@@ -379,6 +401,101 @@ def transform_arguments(step: TransformStep, job: JobSettings) -> Expression:
             **_optional("VolumeKmsKeyId", job.kms_key_id),
         },
     }
+
+
+# --- Endpoints ---------------------------------------------------------------------------------
+
+
+def config_step_name(step: EndpointStep) -> str:
+    """Name of the ``EndpointConfig`` step of an endpoint step: ``<step>-Config``.
+
+    A step name too long for the suffix keeps its start and gets a hash of the full name, so
+    the result stays within SageMaker's 64 characters and differs for different steps.
+    """
+    limit = MAX_STEP_NAME_LENGTH - len(CONFIG_STEP_SUFFIX)
+    return f"{_shortened(step.name, limit)}{CONFIG_STEP_SUFFIX}"
+
+
+def default_endpoint_name(step: EndpointStep, context: DefinitionContext) -> str:
+    """The endpoint name of a step without ``endpoint_name``: ``<pipeline>-<step>``, lowercased.
+
+    Lowercase because SageMaker lowercases endpoint names in ARNs, so the role can name it.
+    """
+    return _shortened(_slug(context, step), MAX_RESOURCE_NAME_LENGTH)
+
+
+def endpoint_config_name(step: EndpointStep, context: DefinitionContext) -> Expression:
+    """``<pipeline>-<step>-<execution id>``: a new endpoint configuration per execution.
+
+    CreateEndpointConfig refuses an existing name, and an endpoint being updated still uses its
+    old configuration, so each execution needs its own.
+    """
+    limit = MAX_RESOURCE_NAME_LENGTH - EXECUTION_ID_LENGTH - 1
+    return join("-", [_shortened(_slug(context, step), limit), EXECUTION_ID])
+
+
+def endpoint_config_arguments(step: EndpointStep, job: JobSettings) -> Expression:
+    """CreateEndpointConfig request of an endpoint step, as the SDK's ``create_endpoint_config``.
+
+    The key encrypts the instances' storage volumes, except on instance types with local NVMe
+    storage only: CreateEndpointConfig refuses a ``KmsKeyId`` for them, and their storage is
+    encrypted by the instance's hardware. An instance type given as a parameter gets the key.
+    """
+    context = job.context
+    arguments: dict[str, Expression] = {
+        "EndpointConfigName": endpoint_config_name(step, context),
+        "ProductionVariants": [
+            {
+                "VariantName": VARIANT_NAME,
+                "ModelName": value_expression(step.model, context),
+                "InitialVariantWeight": 1,
+                "InitialInstanceCount": value_expression(step.initial_instance_count, context),
+                "InstanceType": value_expression(step.instance_type, context),
+            }
+        ],
+    }
+    if job.kms_key_id is not None and not has_instance_storage_only(step.instance_type):
+        arguments["KmsKeyId"] = job.kms_key_id
+    return arguments
+
+
+def endpoint_arguments(step: EndpointStep, context: DefinitionContext) -> Expression:
+    """CreateEndpoint request of an endpoint step, deploying its ``EndpointConfig`` step's config.
+
+    SageMaker Pipelines updates the endpoint instead when one of that name exists.
+    """
+    name = step.endpoint_name
+    return {
+        "EndpointName": (
+            default_endpoint_name(step, context)
+            if name is None
+            else value_expression(name, context)
+        ),
+        "EndpointConfigName": get(f"Steps.{config_step_name(step)}.EndpointConfigName"),
+    }
+
+
+def has_instance_storage_only(instance_type: object) -> bool:
+    """Whether a constant instance type has local NVMe storage and no EBS volume."""
+    if not isinstance(instance_type, str):
+        return False
+    family = instance_type.removeprefix("ml.").partition(".")[0]
+    return "d" in family or family.startswith(_INSTANCE_STORAGE_FAMILIES)
+
+
+def _slug(context: DefinitionContext, step: EndpointStep) -> str:
+    return f"{context.pipeline.name}-{step.name}".lower()
+
+
+def _shortened(name: str, limit: int) -> str:
+    """``name``, or its start and 6 hex digits of its SHA-256 when it is longer than ``limit``."""
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:_HASH_LENGTH]
+    return f"{name[: limit - _HASH_LENGTH - 1].rstrip('-')}-{digest}"
+
+
+# --- Fail ----------------------------------------------------------------------------------------
 
 
 def fail_arguments(step: FailStep, context: DefinitionContext) -> Expression:

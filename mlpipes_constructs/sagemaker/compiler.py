@@ -9,6 +9,23 @@ Processing code runs the way :mod:`mlpipes_constructs._internal.job_code` descri
 step's ``code`` directory is a zip on S3 (``code_locations``), downloaded by the ``code`` input
 and unpacked by the container entrypoint. Outputs without a destination go to
 ``<artifact_root>/<execution id>/<step>/...``.
+
+An endpoint step becomes two steps, as the SDK's ``EndpointConfigStep`` and ``EndpointStep``
+write them, in the same place (top level or branch):
+
+* ``<step>-Config`` (type ``EndpointConfig``): creates the endpoint configuration
+  ``<pipeline>-<step>-<execution id>`` (lowercased), a new one in each execution, with one
+  production variant ``AllTraffic`` (the model, instance type and count) and the pipeline's KMS
+  key for the storage volumes (left out for instance types with local NVMe storage only, which
+  refuse it). It has the spec step's ``depends_on``.
+* ``<step>`` (type ``Endpoint``): creates the endpoint, or updates it when it exists, with the
+  configuration its ``EndpointConfig`` step created (a property reference, so it runs after
+  it). It has the spec step's display name and description; steps that depend on the spec step
+  depend on it. Without ``endpoint_name`` the endpoint is ``<pipeline>-<step>``, lowercased.
+
+Names too long for SageMaker (64 characters for steps, 63 for endpoints and configurations)
+keep their start and end with a hash of the full name. A step named like the ``EndpointConfig``
+step of an endpoint step is refused, naming both steps.
 """
 
 from __future__ import annotations
@@ -25,7 +42,10 @@ from mlpipes_constructs.sagemaker._definition_refs import (
 )
 from mlpipes_constructs.sagemaker._definition_steps import (
     JobSettings,
+    config_step_name,
     create_model_arguments,
+    endpoint_arguments,
+    endpoint_config_arguments,
     fail_arguments,
     processing_arguments,
     property_files,
@@ -53,16 +73,17 @@ from mlpipes_constructs.spec import (
 #: Schema version of the pipeline definition format.
 DEFINITION_VERSION = "2020-12-01"
 
-#: The SageMaker step ``Type`` of each kind of spec step the compiler supports.
-STEP_TYPES: Mapping[type[Step], str] = {
-    ProcessingStep: "Processing",
-    TrainingStep: "Training",
-    TuningStep: "Tuning",
-    ConditionStep: "Condition",
-    RegisterModelStep: "RegisterModel",
-    CreateModelStep: "Model",
-    TransformStep: "Transform",
-    FailStep: "Fail",
+#: The SageMaker step ``Type`` values each kind of spec step compiles to, in definition order.
+STEP_TYPES: Mapping[type[Step], tuple[str, ...]] = {
+    ProcessingStep: ("Processing",),
+    TrainingStep: ("Training",),
+    TuningStep: ("Tuning",),
+    ConditionStep: ("Condition",),
+    RegisterModelStep: ("RegisterModel",),
+    CreateModelStep: ("Model",),
+    TransformStep: ("Transform",),
+    EndpointStep: ("EndpointConfig", "Endpoint"),
+    FailStep: ("Fail",),
 }
 
 
@@ -80,10 +101,6 @@ class JobNetwork:
     subnet_ids: tuple[str, ...]
     security_group_ids: tuple[str, ...]
     enable_inter_container_traffic_encryption: bool = True
-
-
-class UnsupportedStepError(ValueError):
-    """A step of the spec has no SageMaker Pipelines equivalent in this compiler."""
 
 
 def compile_pipeline_definition(
@@ -110,11 +127,13 @@ def compile_pipeline_definition(
         network: VPC of the jobs and models. Default: no VPC (SageMaker-managed network).
 
     Raises:
-        UnsupportedStepError: the pipeline has a step kind SageMaker Pipelines cannot run
-            (an :class:`~mlpipes_constructs.spec.EndpointStep`).
-        ValueError: a processing step's ``code`` has no entry in ``code_locations``.
+        ValueError: a processing step's ``code`` has no entry in ``code_locations``, or a step
+            has the name of the ``EndpointConfig`` step an endpoint step compiles to.
+        TypeError: a step is of a kind the compiler does not know (a ``Step`` subclass
+            defined outside :mod:`mlpipes_constructs.spec`).
     """
-    _check_supported(pipeline)
+    _check_kinds(pipeline)
+    _check_derived_step_names(pipeline)
     _check_code_locations(pipeline, code_locations)
     context = DefinitionContext(pipeline, artifact_root.rstrip("/"))
     compiler = _StepCompiler(
@@ -131,7 +150,10 @@ def compile_pipeline_definition(
         "Metadata": {},
         "Parameters": [_parameter(parameter) for parameter in pipeline.parameters],
         "Steps": [
-            compiler.step_request(step) for step in pipeline.steps if step.name not in branch_steps
+            request
+            for step in pipeline.steps
+            if step.name not in branch_steps
+            for request in compiler.step_requests(step)
         ],
     }
 
@@ -168,22 +190,35 @@ class _StepCompiler:
         self._pipeline = pipeline
         self._code_locations = code_locations
 
-    def step_request(self, step: Step) -> dict[str, Expression]:
-        request: dict[str, Expression] = {
-            "Name": step.name,
-            "Type": _step_type(step),
-            "Arguments": self._arguments(step),
-        }
-        if step.depends_on:
-            # As the SDK does: every explicit dependency, in order, without duplicates.
-            request["DependsOn"] = list(dict.fromkeys(step.depends_on))
-        if step.display_name:
-            request["DisplayName"] = step.display_name
-        if step.description:
-            request["Description"] = step.description
+    def step_requests(self, step: Step) -> list[dict[str, Expression]]:
+        """The definition steps of one spec step: two for an endpoint step, else one."""
+        if isinstance(step, EndpointStep):
+            config = _request(
+                config_step_name(step),
+                "EndpointConfig",
+                endpoint_config_arguments(step, self._job),
+                depends_on=step.depends_on,
+            )
+            endpoint = _request(
+                step.name,
+                "Endpoint",
+                endpoint_arguments(step, self._job.context),
+                display_name=step.display_name,
+                description=step.description,
+            )
+            return [config, endpoint]
+        (step_type,) = _step_types(step)
+        request = _request(
+            step.name,
+            step_type,
+            self._arguments(step),
+            depends_on=step.depends_on,
+            display_name=step.display_name,
+            description=step.description,
+        )
         if isinstance(step, ProcessingStep) and step.property_files:
             request["PropertyFiles"] = property_files(step)
-        return request
+        return [request]
 
     def _arguments(self, step: Step) -> Expression:
         job = self._job
@@ -205,19 +240,40 @@ class _StepCompiler:
             return create_model_arguments(step, job)
         if isinstance(step, TransformStep):
             return transform_arguments(step, job)
-        if isinstance(step, FailStep):
-            return fail_arguments(step, job.context)
-        raise _unsupported([step])
+        assert isinstance(step, FailStep)  # _check_kinds let no other kind through
+        return fail_arguments(step, job.context)
 
     def _branch(self, names: tuple[str, ...]) -> list[Expression]:
-        return [self.step_request(self._pipeline.step(name)) for name in names]
+        return [
+            request for name in names for request in self.step_requests(self._pipeline.step(name))
+        ]
 
 
-def _step_type(step: Step) -> str:
-    for step_class, step_type in STEP_TYPES.items():
+def _step_types(step: Step) -> tuple[str, ...]:
+    for step_class, step_types in STEP_TYPES.items():
         if isinstance(step, step_class):
-            return step_type
-    raise _unsupported([step])
+            return step_types
+    return ()
+
+
+def _request(
+    name: str,
+    step_type: str,
+    arguments: Expression,
+    *,
+    depends_on: tuple[str, ...] = (),
+    display_name: str | None = None,
+    description: str | None = None,
+) -> dict[str, Expression]:
+    request: dict[str, Expression] = {"Name": name, "Type": step_type, "Arguments": arguments}
+    if depends_on:
+        # As the SDK does: every explicit dependency, in order, without duplicates.
+        request["DependsOn"] = list(dict.fromkeys(depends_on))
+    if display_name:
+        request["DisplayName"] = display_name
+    if description:
+        request["Description"] = description
+    return request
 
 
 def _parameter(parameter: Parameter) -> dict[str, Expression]:
@@ -230,29 +286,30 @@ def _parameter(parameter: Parameter) -> dict[str, Expression]:
 # --- Checks ----------------------------------------------------------------------------------
 
 
-def _check_supported(pipeline: Pipeline) -> None:
-    unsupported = [step for step in pipeline.steps if not isinstance(step, tuple(STEP_TYPES))]
-    if unsupported:
-        raise _unsupported(unsupported)
+def _check_kinds(pipeline: Pipeline) -> None:
+    unknown = [step for step in pipeline.steps if not _step_types(step)]
+    if unknown:
+        raise TypeError(
+            "; ".join(
+                f"step '{step.name}' is a {type(step).__name__}, which the SageMaker Pipelines "
+                f"compiler does not know; it compiles {', '.join(c.__name__ for c in STEP_TYPES)}"
+                for step in unknown
+            )
+        )
 
 
-def _unsupported(steps: list[Step]) -> UnsupportedStepError:
-    problems = []
-    for step in steps:
-        if isinstance(step, EndpointStep):
-            problems.append(
-                f"step '{step.name}' is an endpoint step, which SageMaker Pipelines cannot "
-                "compile here: register the model (RegisterModelStep) and deploy it when the "
-                "model package is approved in the model registry (an EventBridge rule on "
-                "'SageMaker Model Package State Change'), or run the pipeline on Step Functions"
-            )
-        else:
-            problems.append(
-                f"step '{step.name}' is a {type(step).__name__}, which the SageMaker "
-                f"Pipelines compiler does not support; supported: "
-                f"{', '.join(cls.__name__ for cls in STEP_TYPES)}"
-            )
-    return UnsupportedStepError("; ".join(problems))
+def _check_derived_step_names(pipeline: Pipeline) -> None:
+    # Compared ignoring case, as the spec compares step names.
+    names = {step.name.lower(): step.name for step in pipeline.steps}
+    clashes = [
+        f"endpoint step '{step.name}' compiles to an EndpointConfig step named "
+        f"'{config_step_name(step)}', which is the name of step "
+        f"'{names[config_step_name(step).lower()]}': rename one of the two"
+        for step in pipeline.steps
+        if isinstance(step, EndpointStep) and config_step_name(step).lower() in names
+    ]
+    if clashes:
+        raise ValueError("; ".join(clashes))
 
 
 def _check_code_locations(pipeline: Pipeline, code_locations: Mapping[str, str]) -> None:

@@ -44,15 +44,18 @@ from mlpipes_constructs.sagemaker._event_bridge import (
     enable_bucket_event_bridge,
 )
 from mlpipes_constructs.sagemaker._pipeline_permissions import (
+    DEPLOY_CONFIG_ACTIONS,
+    ENDPOINT_ACTIONS,
+    ENDPOINT_CONFIG_ACTIONS,
     REGISTER_GROUP_ACTIONS,
     REGISTER_PACKAGE_ACTIONS,
+    endpoint_usage,
     job_permissions,
     unmapped_step_types,
 )
 from mlpipes_constructs.sagemaker._trigger import S3PipelineTrigger, trigger_parameter_problems
 from mlpipes_constructs.sagemaker.compiler import (
     JobNetwork,
-    UnsupportedStepError,
     compile_pipeline_definition,
     pipeline_step_types,
 )
@@ -77,7 +80,9 @@ class SageMakerPipeline(Construct):
     customer-managed policy is derived from the step types the definition uses: it may pass
     only the job role, to SageMaker only; create, describe and stop only the kinds of jobs it
     starts, named ``pipelines-*`` as SageMaker Pipelines names them; register versions in the
-    model package groups of its register steps only; read property files under its artifact
+    model package groups of its register steps only; create the endpoint configurations of
+    its endpoint steps and create or update only the endpoints they name (any endpoint of the
+    account and region when a parameter names it); read property files under its artifact
     prefix only; and decrypt with the platform key.
 
     Args:
@@ -423,7 +428,8 @@ class SageMakerPipeline(Construct):
                 kms_key_id=self.encryption_key.key_arn,
                 network=network,
             )
-        except UnsupportedStepError as error:
+        except ValueError as error:
+            # Spec steps whose compiled names clash; the code locations are complete here.
             raise PropsValidationError(self.node.path, [f"spec: {error}"]) from error
 
     def _grant_code_read(self) -> None:
@@ -574,6 +580,38 @@ class SageMakerPipeline(Construct):
                 )
                 for arn in package_arns
             )
+        endpoints = endpoint_usage(self.definition)
+        endpoint_arns: dict[tuple[str, str], str] = {}
+        for sid, actions, resource_type, patterns in (
+            (
+                "CreateEndpointConfigs",
+                ENDPOINT_CONFIG_ACTIONS,
+                "endpoint-config",
+                endpoints.configs,
+            ),
+            ("DeployEndpoints", ENDPOINT_ACTIONS, "endpoint", endpoints.endpoints),
+            (
+                "DeployEndpointConfigs",
+                DEPLOY_CONFIG_ACTIONS,
+                "endpoint-config",
+                endpoints.deployed_configs,
+            ),
+        ):
+            if not patterns:
+                continue
+            arns = []
+            for pattern in patterns:
+                if (resource_type, pattern) not in endpoint_arns:
+                    arn = stack.format_arn(
+                        service="sagemaker", resource=resource_type, resource_name=pattern
+                    )
+                    endpoint_arns[resource_type, pattern] = arn
+                    if pattern.endswith("*"):
+                        wildcard_arns.append(
+                            (arn, _endpoint_wildcard_reason(resource_type, pattern))
+                        )
+                arns.append(endpoint_arns[resource_type, pattern])
+            statements.append(iam.PolicyStatement(sid=sid, actions=list(actions), resources=arns))
         output_arn = self.artifact_bucket.arn_for_objects(f"{self.artifact_prefix}*")
         statements.append(
             iam.PolicyStatement(
@@ -596,6 +634,17 @@ class SageMakerPipeline(Construct):
                 resources=[self.encryption_key.key_arn],
             )
         )
+        if endpoints.encrypted:
+            # CreateEndpoint and UpdateEndpoint create grants on the configuration's key for
+            # the endpoint's storage volumes, with the caller's permissions.
+            statements.append(
+                iam.PolicyStatement(
+                    sid="EncryptEndpointStorage",
+                    actions=["kms:CreateGrant"],
+                    resources=[self.encryption_key.key_arn],
+                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                )
+            )
         self.policy.add_statements(*statements)
         for arn, reason in wildcard_arns:
             acknowledge_wildcard(self.policy, arn, reason)
@@ -758,6 +807,21 @@ def _definition_asset(scope: Construct, body: str) -> s3_assets.Asset:
     path = directory / "pipeline-definition.json"
     path.write_text(body, encoding="utf-8")
     return s3_assets.Asset(scope, "Definition", path=str(path))
+
+
+def _endpoint_wildcard_reason(resource_type: str, pattern: str) -> str:
+    if resource_type == "endpoint-config" and pattern != "*":
+        return (
+            "an endpoint configuration name ends with a value known at run time (for a compiled "
+            "spec, the execution id: each execution creates its own configuration); the "
+            "wildcard covers only what follows the name's fixed start"
+        )
+    # A name given as a pipeline parameter (or a deploy-time value) is unknown at synth.
+    return (
+        f"the definition names an {resource_type} with a pipeline parameter or a deploy-time "
+        "value, so the policy cannot name it; the actions are limited to this account and "
+        "region and to creating, updating and describing endpoints and their configurations"
+    )
 
 
 def _sid(*parts: str) -> str:

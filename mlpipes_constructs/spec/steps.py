@@ -460,12 +460,18 @@ class TransformStep(Step):
 class EndpointStep(Step):
     """Deploy a model a create-model step created to a real-time endpoint.
 
+    Each run creates a new endpoint configuration (one variant with all the traffic) and
+    creates the endpoint with it, or updates the endpoint when it exists. SageMaker Pipelines
+    runs this as two steps, ``EndpointConfig`` (named ``<name>-Config``) and ``Endpoint``
+    (named ``<name>``); Step Functions as a chain of states.
+
     Attributes:
         model: The model to deploy.
         instance_type: SageMaker instance type, or a string parameter.
         initial_instance_count: Number of instances, or an integer parameter. Default: 1.
         endpoint_name: Endpoint name (1-63 letters, digits and hyphens), or a string parameter;
-            an existing endpoint of that name is updated. Default: a name the compiler derives.
+            an existing endpoint of that name is updated. Default: a name the compiler derives
+            from the pipeline and step names.
     """
 
     kind: ClassVar[str] = "endpoint"

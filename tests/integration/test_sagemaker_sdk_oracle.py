@@ -31,12 +31,14 @@ from mlpipes_constructs.spec import (
     ConditionStep,
     ContinuousRange,
     CreateModelStep,
+    EndpointStep,
     FailStep,
     IntegerRange,
     Join,
     JsonValue,
     MetricDefinition,
     ModelArtifacts,
+    ModelName,
     ObjectiveType,
     Or,
     Parameter,
@@ -97,6 +99,10 @@ DELIBERATE_ARGUMENT_DIFFERENCES: dict[tuple[str, tuple[str | int, ...]], str] = 
     ("RegisterModel", ("ModelMetrics", "Bias")): "an empty placeholder ModelBuilder writes",
     ("RegisterModel", ("ModelMetrics", "Explainability")): "an empty placeholder, as above",
     ("RegisterModel", ("SkipModelValidation",)): "ModelBuilder writes the service default 'None'",
+    ("Endpoint", ("Tags",)): (
+        "the SDK's create_endpoint always writes a Tags list, empty without tags; an empty list "
+        "tags nothing"
+    ),
 }
 # Where the spec's defaults differ from the SDK's, the SDK is given our default explicitly, so the
 # rest of those arguments can still be compared (search for these names below):
@@ -105,6 +111,8 @@ DELIBERATE_ARGUMENT_DIFFERENCES: dict[tuple[str, tuple[str | int, ...]], str] = 
 #   <artifact root>/<execution id>/<step>.
 # - ONE_DAY_SECONDS: ModelTrainer stops training after 1 hour by default; the spec's default is
 #   the service's 1 day.
+# - CONFIG_NAME: an endpoint configuration is named <pipeline>-<step>-<execution id>, a new one
+#   per execution; the SDK's create_endpoint_config takes the name it is given.
 # - to_string(): HyperParameters and ContainerArguments are strings, so a non-string parameter is
 #   passed as the SDK's `parameter.to_string()` join (as its HyperparameterTuner does).
 
@@ -125,7 +133,8 @@ def reference_spec() -> Pipeline:
 
 
 def extras_spec() -> Pipeline:
-    """What the reference pipeline leaves out: tuning, metrics, nesting, options, depends_on."""
+    """What the reference pipeline leaves out: tuning, metrics, nesting, options, depends_on, and
+    an endpoint in a branch."""
     auc = TrainingMetric("Train", "validation:auc")
     mode = JsonValue("Prepare", "Stats", "mode")
     return Pipeline(
@@ -218,7 +227,7 @@ def extras_spec() -> Pipeline:
                         Comparison(ParameterRef("Epochs"), ComparisonOperator.LESS_THAN, 100),
                     )
                 ),
-                if_steps=("BestModel", "CheckEpochs"),
+                if_steps=("BestModel", "Deploy", "CheckEpochs"),
                 else_steps=("Stop",),
             ),
             CreateModelStep(
@@ -226,6 +235,12 @@ def extras_spec() -> Pipeline:
                 model=ModelArtifacts("Tune"),
                 image_uri=XGBOOST_IMAGE,
                 environment={"MODEL_SERVER_WORKERS": "2"},
+            ),
+            # No endpoint name: the compiler derives "extras-deploy".
+            EndpointStep(
+                name="Deploy",
+                model=ModelName("BestModel"),
+                instance_type=ParameterRef("InstanceType"),
             ),
             ConditionStep(
                 name="CheckEpochs",
@@ -241,11 +256,39 @@ def extras_spec() -> Pipeline:
     )
 
 
+def serving_spec() -> Pipeline:
+    """Train, create a model and deploy it to a named endpoint, with a KMS key."""
+    return Pipeline(
+        name="serving",
+        parameters=(Parameter.integer("EndpointInstances", 2),),
+        steps=(
+            TrainingStep(
+                name="Train",
+                image_uri=XGBOOST_IMAGE,
+                instance_type="ml.m5.large",
+                hyperparameters={"objective": "binary:logistic", "num_round": "10"},
+                channels=(TrainingChannel(name="train", source=f"s3://{BUCKET}/serving/train/"),),
+            ),
+            CreateModelStep(name="Model", model=ModelArtifacts("Train"), image_uri=XGBOOST_IMAGE),
+            EndpointStep(
+                name="Deploy",
+                display_name="Deploy the model",
+                description="Serve the trained model",
+                depends_on=("Train",),
+                model=ModelName("Model"),
+                instance_type="ml.m5.large",
+                initial_instance_count=ParameterRef("EndpointInstances"),
+                endpoint_name="reviews-live",
+            ),
+        ),
+    )
+
+
 # --- The same pipelines, built with the SDK ------------------------------------------------------
 
 
-def build_sdk_definitions() -> tuple[dict[str, Any], dict[str, Any]]:
-    """(reference, extras) definitions from the SDK, with no call leaving this machine."""
+def build_sdk_definitions() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(reference, extras, serving) definitions from the SDK, with no call leaving this machine."""
     import boto3
     from moto import mock_aws
 
@@ -260,11 +303,11 @@ def build_sdk_definitions() -> tuple[dict[str, Any], dict[str, Any]]:
     with mock.patch.dict(os.environ, offline_environment), mock_aws():
         boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
         sdk = _Sdk()
-        return sdk.reference(), sdk.extras()
+        return sdk.reference(), sdk.extras(), sdk.serving()
 
 
 class _Sdk:
-    """Builds the two pipelines with the SDK's own classes (imported here: a slow import)."""
+    """Builds the pipelines with the SDK's own classes (imported here: a slow import)."""
 
     def __init__(self) -> None:
         import boto3
@@ -367,6 +410,50 @@ class _Sdk:
             sagemaker_session=self.session,
             **options,
         )
+
+    def endpoint_steps(
+        self,
+        name: str,
+        model_name: Any,
+        instance_type: Any,
+        *,
+        config_prefix: str,
+        endpoint_name: str,
+        instance_count: Any = 1,
+        kms_key: str | None = None,
+        depends_on: list[str] | None = None,
+        **endpoint_options: Any,
+    ) -> list[Any]:
+        """The SDK's EndpointConfigStep and EndpointStep of one spec endpoint step."""
+        from sagemaker.core.helper.session_helper import production_variant
+        from sagemaker.core.workflow.execution_variables import ExecutionVariables
+        from sagemaker.core.workflow.functions import Join as SdkJoin
+        from sagemaker.mlops.workflow.endpoint_step import EndpointConfigStep, EndpointStep
+
+        # CONFIG_NAME: see the top.
+        config_name = SdkJoin(
+            on="-", values=[config_prefix, ExecutionVariables.PIPELINE_EXECUTION_ID]
+        )
+        variant = production_variant(
+            model_name=model_name,
+            instance_type=instance_type,
+            initial_instance_count=instance_count,
+        )
+        config = EndpointConfigStep(
+            name=f"{name}-Config",
+            depends_on=depends_on,
+            step_args=self.session.create_endpoint_config(
+                name=config_name, production_variants=[variant], kms_key=kms_key
+            ),
+        )
+        endpoint = EndpointStep(
+            name=name,
+            step_args=self.session.create_endpoint(
+                endpoint_name=endpoint_name, config_name=config.properties.EndpointConfigName
+            ),
+            **endpoint_options,
+        )
+        return [config, endpoint]
 
     @staticmethod
     def output_uri(step: Any, output: str) -> Any:
@@ -661,6 +748,13 @@ class _Sdk:
             error_message=SdkJoin(on="", values=["AUC ", auc, " is below ", min_auc]),
         )
         mode = JsonGet(step_name="Prepare", property_file=stats, json_path="mode")
+        deploy = self.endpoint_steps(
+            "Deploy",
+            best_model.properties.ModelName,
+            instance_type,
+            config_prefix="extras-deploy",
+            endpoint_name="extras-deploy",
+        )
         gate = SdkConditionStep(
             name="Gate",
             conditions=[
@@ -672,7 +766,7 @@ class _Sdk:
                 ),
                 ConditionLessThan(left=epochs, right=100),
             ],
-            if_steps=[best_model, check_epochs],
+            if_steps=[best_model, *deploy, check_epochs],
             else_steps=[stop],
         )
         pipeline = SdkPipeline(
@@ -684,13 +778,62 @@ class _Sdk:
         definition: dict[str, Any] = json.loads(pipeline.definition())
         return definition
 
+    def serving(self) -> dict[str, Any]:
+        """The serving pipeline, with the KMS key and no VPC."""
+        from sagemaker.core.training.configs import InputData
+        from sagemaker.core.workflow.parameters import ParameterInteger
+        from sagemaker.mlops.workflow import ModelStep
+        from sagemaker.mlops.workflow import Pipeline as SdkPipeline
+        from sagemaker.mlops.workflow import TrainingStep as SdkTrainingStep
+
+        instances = ParameterInteger("EndpointInstances", 2)
+        train = SdkTrainingStep(
+            name="Train",
+            step_args=self.trainer(
+                "ml.m5.large",
+                "Train",
+                "serving",
+                hyperparameters={"objective": "binary:logistic", "num_round": "10"},
+                compute={"volume_kms_key_id": KMS_KEY_ARN},
+                output={"kms_key_id": KMS_KEY_ARN},
+            ).train(
+                input_data_config=[
+                    InputData(channel_name="train", data_source=f"s3://{BUCKET}/serving/train/")
+                ]
+            ),
+        )
+        model = ModelStep(
+            name="Model",
+            step_args=self.model_builder(train.properties.ModelArtifacts.S3ModelArtifacts).build(),
+        )
+        config, endpoint = self.endpoint_steps(
+            "Deploy",
+            model.properties.ModelName,
+            "ml.m5.large",
+            config_prefix="serving-deploy",
+            endpoint_name="reviews-live",
+            instance_count=instances,
+            kms_key=KMS_KEY_ARN,
+            depends_on=["Train"],
+            display_name="Deploy the model",
+            description="Serve the trained model",
+        )
+        pipeline = SdkPipeline(
+            name="serving",
+            parameters=[instances],
+            steps=[train, model, config, endpoint],
+            sagemaker_session=self.session,
+        )
+        definition: dict[str, Any] = json.loads(pipeline.definition())
+        return definition
+
 
 # --- Fixtures --------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def definitions() -> dict[str, Definitions]:
-    sdk_reference, sdk_extras = build_sdk_definitions()
+    sdk_reference, sdk_extras, sdk_serving = build_sdk_definitions()
     ours_reference = compile_pipeline_definition(
         reference_spec(),
         role_arn=ROLE_ARN,
@@ -705,9 +848,17 @@ def definitions() -> dict[str, Definitions]:
         artifact_root=f"s3://{BUCKET}/extras",
         code_locations={"scripts": CODE_ZIP_URI},
     )
+    ours_serving = compile_pipeline_definition(
+        serving_spec(),
+        role_arn=ROLE_ARN,
+        artifact_root=f"s3://{BUCKET}/serving",
+        code_locations={},
+        kms_key_id=KMS_KEY_ARN,
+    )
     return {
         "reference": Definitions(sdk_reference, ours_reference),
         "extras": Definitions(sdk_extras, ours_extras),
+        "serving": Definitions(sdk_serving, ours_serving),
     }
 
 
@@ -826,19 +977,21 @@ EXTRAS_STEPS = (
     "Train",
     "Gate",
     "BestModel",
+    "Deploy-Config",
+    "Deploy",
     "CheckEpochs",
     "TooFewEpochs",
     "Stop",
 )
-ALL_STEPS = [("reference", name) for name in REFERENCE_STEPS] + [
-    ("extras", name) for name in EXTRAS_STEPS
-]
+SERVING_STEPS = ("Train", "Model", "Deploy-Config", "Deploy")
+STEPS = {"reference": REFERENCE_STEPS, "extras": EXTRAS_STEPS, "serving": SERVING_STEPS}
+ALL_STEPS = [(pipeline, name) for pipeline, names in STEPS.items() for name in names]
 
 
 # --- Tests -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("pipeline", ["reference", "extras"])
+@pytest.mark.parametrize("pipeline", list(STEPS))
 def test_top_level_keys_match_except_the_experiment_and_mlflow_configs(
     definitions: dict[str, Definitions], pipeline: str
 ) -> None:
@@ -849,20 +1002,19 @@ def test_top_level_keys_match_except_the_experiment_and_mlflow_configs(
     assert ours["Metadata"] == sdk["Metadata"]
 
 
-@pytest.mark.parametrize("pipeline", ["reference", "extras"])
+@pytest.mark.parametrize("pipeline", list(STEPS))
 def test_parameters_match(definitions: dict[str, Definitions], pipeline: str) -> None:
     sdk, ours = definitions[pipeline].sdk, definitions[pipeline].ours
     assert ours["Parameters"] == sdk["Parameters"]
 
 
-@pytest.mark.parametrize("pipeline", ["reference", "extras"])
+@pytest.mark.parametrize("pipeline", list(STEPS))
 def test_same_steps_in_the_same_order_and_branches(
     definitions: dict[str, Definitions], pipeline: str
 ) -> None:
     sdk, ours = definitions[pipeline].sdk, definitions[pipeline].ours
     assert step_tree(ours["Steps"]) == step_tree(sdk["Steps"])
-    expected = REFERENCE_STEPS if pipeline == "reference" else EXTRAS_STEPS
-    assert set(steps_by_name(ours)) == set(expected)
+    assert set(steps_by_name(ours)) == set(STEPS[pipeline])
 
 
 @pytest.mark.parametrize(("pipeline", "step_name"), ALL_STEPS)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import pytest
 
@@ -11,7 +12,6 @@ from mlpipes_constructs._internal.job_code import processing_entrypoint
 from mlpipes_constructs.reference import reference_pipeline
 from mlpipes_constructs.sagemaker.compiler import (
     JobNetwork,
-    UnsupportedStepError,
     compile_pipeline_definition,
     definition_s3_uris,
     definition_to_json,
@@ -820,11 +820,212 @@ def test_missing_code_locations_name_each_step_and_code() -> None:
     assert "given keys: 'other/dir'" in str(error.value)
 
 
-def test_endpoint_step_is_unsupported_with_a_way_out() -> None:
-    create = CreateModelStep(name="Model", model=ModelArtifacts("Train"), image_uri=IMAGE)
-    endpoint = EndpointStep(name="Deploy", model=ModelName("Model"), instance_type="ml.m5.large")
+def test_unknown_step_kinds_are_a_type_error() -> None:
+    @dataclass(frozen=True, kw_only=True)
+    class Custom(Step):
+        kind: ClassVar[str] = "custom"
+
+    with pytest.raises(TypeError, match=r"step 'Odd' is a Custom, which .* does not know"):
+        compile_steps(processing(), Custom(name="Odd"))
+
+
+# --- Endpoints ---------------------------------------------------------------------------------
+
+
+def model_step(name: str = "Model") -> CreateModelStep:
+    return CreateModelStep(name=name, model=ModelArtifacts("Train"), image_uri=IMAGE)
+
+
+def endpoint(name: str = "Deploy", **options: Any) -> EndpointStep:
+    settings: dict[str, Any] = {
+        "model": ModelName("Model"),
+        "instance_type": "ml.m5.large",
+        **options,
+    }
+    return EndpointStep(name=name, **settings)
+
+
+def test_endpoint_step_is_a_config_step_then_an_endpoint_step() -> None:
+    deploy = endpoint(
+        display_name="Deploy model",
+        description="Serve the model",
+        depends_on=("Prep",),
+        instance_type=ParameterRef("InstanceType"),
+        initial_instance_count=ParameterRef("Epochs"),
+        endpoint_name="reviews-live",
+    )
+    definition = compile_steps(processing(), training(), model_step(), deploy)
+    config, deployed = definition["Steps"][3:]
+    assert config == {
+        "Name": "Deploy-Config",
+        "Type": "EndpointConfig",
+        "Arguments": {
+            "EndpointConfigName": join("-", "demo-deploy", EXECUTION_ID),
+            "ProductionVariants": [
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": {"Get": "Steps.Model.ModelName"},
+                    "InitialVariantWeight": 1,
+                    "InitialInstanceCount": {"Get": "Parameters.Epochs"},
+                    "InstanceType": {"Get": "Parameters.InstanceType"},
+                }
+            ],
+        },
+        "DependsOn": ["Prep"],
+    }
+    # The endpoint step reads the config step's name, so it runs after it; the display name
+    # and description belong to it, the step that keeps the spec step's name.
+    assert deployed == {
+        "Name": "Deploy",
+        "Type": "Endpoint",
+        "Arguments": {
+            "EndpointName": "reviews-live",
+            "EndpointConfigName": {"Get": "Steps.Deploy-Config.EndpointConfigName"},
+        },
+        "DisplayName": "Deploy model",
+        "Description": "Serve the model",
+    }
+    assert pipeline_step_types(definition) == {
+        "Processing",
+        "Training",
+        "Model",
+        "EndpointConfig",
+        "Endpoint",
+    }
+
+
+def test_endpoint_name_is_derived_or_read_from_a_parameter() -> None:
+    derived = arguments_of("Deploy", processing(), training(), model_step(), endpoint())
+    assert derived["EndpointName"] == "demo-deploy"
+    pipeline = Pipeline(
+        name="Demo",
+        parameters=(Parameter.string("EndpointName", "live"),),
+        steps=(
+            processing(),
+            training(),
+            model_step(),
+            endpoint(endpoint_name=ParameterRef("EndpointName")),
+        ),
+    )
+    definition = compile_pipeline_definition(
+        pipeline, role_arn=ROLE, artifact_root=ROOT, code_locations={"src": CODE_URI}
+    )
+    assert step_named(definition, "Deploy")["Arguments"]["EndpointName"] == {
+        "Get": "Parameters.EndpointName"
+    }
+    # Lowercased: SageMaker lowercases endpoint and configuration names in ARNs.
+    assert step_named(definition, "Deploy-Config")["Arguments"]["EndpointConfigName"] == join(
+        "-", "demo-deploy", EXECUTION_ID
+    )
+
+
+def test_steps_after_an_endpoint_step_wait_for_the_endpoint() -> None:
+    done = FailStep(name="Done", error_message="deployed", depends_on=("Deploy",))
+    definition = compile_steps(processing(), training(), model_step(), endpoint(), done)
+    assert [step["Name"] for step in definition["Steps"]] == [
+        "Prep",
+        "Train",
+        "Model",
+        "Deploy-Config",
+        "Deploy",
+        "Done",
+    ]
+    assert step_named(definition, "Done")["DependsOn"] == ["Deploy"]
+    assert "DependsOn" not in step_named(definition, "Deploy-Config")
+    assert "DependsOn" not in step_named(definition, "Deploy")
+
+
+def test_endpoint_step_in_a_branch_puts_both_steps_in_the_branch() -> None:
+    gate = ConditionStep(
+        name="Gate",
+        condition=Comparison(ParameterRef("Epochs"), ComparisonOperator.GREATER_THAN, 1),
+        if_steps=("Model", "Deploy"),
+    )
+    definition = compile_steps(processing(), training(), gate, model_step(), endpoint())
+    assert [step["Name"] for step in definition["Steps"]] == ["Prep", "Train", "Gate"]
+    branch = definition["Steps"][2]["Arguments"]["IfSteps"]
+    assert [(step["Name"], step["Type"]) for step in branch] == [
+        ("Model", "Model"),
+        ("Deploy-Config", "EndpointConfig"),
+        ("Deploy", "Endpoint"),
+    ]
+
+
+def test_long_names_are_shortened_with_a_hash_to_fit_sagemaker() -> None:
+    first, second = "D" + "e" * 62 + "1", "D" + "e" * 62 + "2"
+    pipeline = Pipeline(
+        name="p" * 64,
+        steps=(
+            processing(),
+            training(),
+            model_step(),
+            endpoint(first),
+            endpoint(second),
+        ),
+    )
+    definition = compile_pipeline_definition(
+        pipeline, role_arn=ROLE, artifact_root=ROOT, code_locations={"src": CODE_URI}
+    )
+    configs = [step for step in definition["Steps"] if step["Type"] == "EndpointConfig"]
+    endpoints = [step for step in definition["Steps"] if step["Type"] == "Endpoint"]
+    # Step names: at most 64 characters; endpoint and configuration names: at most 63, of
+    # which the execution id takes 12 and its hyphen 1.
+    assert [len(step["Name"]) for step in configs] == [64, 64]
+    assert all(step["Name"].endswith("-Config") for step in configs)
+    assert configs[0]["Name"] != configs[1]["Name"]
+    names = [step["Arguments"]["EndpointName"] for step in endpoints]
+    assert [len(name) for name in names] == [63, 63]
+    assert names[0] != names[1]
+    assert names[0] == names[0].lower()
+    prefixes = [
+        step["Arguments"]["EndpointConfigName"]["Std:Join"]["Values"][0] for step in configs
+    ]
+    assert [len(prefix) for prefix in prefixes] == [50, 50]
+    assert prefixes[0] != prefixes[1]
+    for config, deployed in zip(configs, endpoints, strict=True):
+        assert deployed["Arguments"]["EndpointConfigName"] == {
+            "Get": f"Steps.{config['Name']}.EndpointConfigName"
+        }
+
+
+def test_a_step_named_like_a_derived_config_step_is_refused() -> None:
+    clash = FailStep(name="deploy-config", error_message="x")
     with pytest.raises(
-        UnsupportedStepError, match=r"step 'Deploy' is an endpoint step.*model registry"
+        ValueError,
+        match=r"endpoint step 'Deploy' compiles to an EndpointConfig step named "
+        r"'Deploy-Config', which is the name of step 'deploy-config': rename one",
     ):
-        compile_steps(processing(), training(), create, endpoint)
-    assert issubclass(UnsupportedStepError, ValueError)
+        compile_steps(processing(), training(), model_step(), endpoint(), clash)
+
+
+def test_kms_key_encrypts_endpoint_storage() -> None:
+    encrypted = arguments_of(
+        "Deploy-Config", processing(), training(), model_step(), endpoint(), kms_key_id=KMS
+    )
+    assert encrypted["KmsKeyId"] == KMS
+    # The SDK's key order: the request's name and variants, then the key.
+    assert list(encrypted) == ["EndpointConfigName", "ProductionVariants", "KmsKeyId"]
+    plain = arguments_of("Deploy-Config", processing(), training(), model_step(), endpoint())
+    assert "KmsKeyId" not in plain
+    # A parameter may name any instance type; the key is kept, as the SDK keeps a given key.
+    parameter_type = endpoint(instance_type=ParameterRef("InstanceType"))
+    assert (
+        arguments_of(
+            "Deploy-Config", processing(), training(), model_step(), parameter_type, kms_key_id=KMS
+        )["KmsKeyId"]
+        == KMS
+    )
+
+
+@pytest.mark.parametrize(
+    "instance_type", ["ml.m5d.large", "ml.g4dn.xlarge", "ml.p4d.24xlarge", "ml.g5.xlarge"]
+)
+def test_instance_types_with_local_storage_only_get_no_kms_key(instance_type: str) -> None:
+    # CreateEndpointConfig refuses a KmsKeyId for them; their NVMe storage is encrypted by the
+    # instance's hardware.
+    deploy = endpoint(instance_type=instance_type)
+    arguments = arguments_of(
+        "Deploy-Config", processing(), training(), model_step(), deploy, kms_key_id=KMS
+    )
+    assert "KmsKeyId" not in arguments
+    assert arguments["ProductionVariants"][0]["InstanceType"] == instance_type

@@ -18,7 +18,17 @@ from aws_cdk.assertions import Match, Template
 from mlpipes_constructs._internal.validation import PropsValidationError
 from mlpipes_constructs.reference.pipeline import reference_pipeline
 from mlpipes_constructs.sagemaker import SageMakerPipeline
+from mlpipes_constructs.sagemaker._pipeline_permissions import EndpointUsage, endpoint_usage
 from mlpipes_constructs.sagemaker.pipeline import INLINE_DEFINITION_LIMIT
+from mlpipes_constructs.spec import (
+    CreateModelStep,
+    EndpointStep,
+    ModelArtifacts,
+    ModelName,
+    Pipeline,
+    TrainingChannel,
+    TrainingStep,
+)
 from tests.asl import resolve_tokens
 from tests.unit.sagemaker.conftest import (
     ACCOUNT,
@@ -98,6 +108,63 @@ DEFINITION: dict[str, Any] = {
 }
 
 
+#: A definition as the SDK writes endpoint steps: a constant configuration name, and an
+#: endpoint named by a parameter.
+PARAMETER_ENDPOINT_DEFINITION: dict[str, Any] = {
+    "Version": "2020-12-01",
+    "Parameters": [{"Name": "EndpointName", "Type": "String", "DefaultValue": "churn"}],
+    "Steps": [
+        {
+            "Name": "Config",
+            "Type": "EndpointConfig",
+            "Arguments": {
+                "EndpointConfigName": "Churn-Config",
+                "ProductionVariants": [
+                    {
+                        "VariantName": "AllTraffic",
+                        "ModelName": "churn-model",
+                        "InitialVariantWeight": 1,
+                        "InitialInstanceCount": 1,
+                        "InstanceType": "ml.m5.large",
+                    }
+                ],
+            },
+        },
+        {
+            "Name": "Deploy",
+            "Type": "Endpoint",
+            "Arguments": {
+                "EndpointName": {"Get": "Parameters.EndpointName"},
+                "EndpointConfigName": {"Get": "Steps.Config.EndpointConfigName"},
+            },
+        },
+    ],
+}
+
+
+def _serving_spec() -> Pipeline:
+    """Train, create a model and deploy it to a named endpoint: no job code to upload."""
+    image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+    return Pipeline(
+        name="serving",
+        steps=(
+            TrainingStep(
+                name="Train",
+                image_uri=image,
+                instance_type="ml.m5.large",
+                channels=(TrainingChannel(name="train", source=f"s3://{BUCKET_NAME}/data/"),),
+            ),
+            CreateModelStep(name="Model", model=ModelArtifacts("Train"), image_uri=image),
+            EndpointStep(
+                name="Deploy",
+                model=ModelName("Model"),
+                instance_type="ml.m5.large",
+                endpoint_name="Reviews-Live",
+            ),
+        ),
+    )
+
+
 def _definition(**changes: Any) -> dict[str, Any]:
     definition = copy.deepcopy(DEFINITION)
     definition.update(changes)
@@ -146,13 +213,16 @@ class Built:
     large: SageMakerPipeline
     sdk: SageMakerPipeline
     trigger: SageMakerPipeline
+    serving: SageMakerPipeline
     templates: dict[str, dict[str, Any]]
+    outdir: Path
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     result = Built()
-    app = new_app(tmp_path_factory.mktemp("cdk.out"))
+    result.outdir = tmp_path_factory.mktemp("cdk.out")
+    app = new_app(result.outdir)
 
     stack = new_stack(app, "DefinitionStack")
     bucket, key, role = imported_platform(stack)
@@ -212,6 +282,28 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         artifact_bucket=own_bucket,
         encryption_key=own_key,
         trigger_prefix="incoming/",
+        notify_on_failure=False,
+    )
+
+    endpoint_stack = new_stack(app, "EndpointStack")
+    bucket, key, role = imported_platform(endpoint_stack)
+    result.serving = SageMakerPipeline(
+        endpoint_stack,
+        "Serving",
+        spec=_serving_spec(),
+        job_role=role,
+        artifact_bucket=bucket,
+        encryption_key=key,
+        notify_on_failure=False,
+    )
+    SageMakerPipeline(
+        endpoint_stack,
+        "ParameterEndpoint",
+        definition=PARAMETER_ENDPOINT_DEFINITION,
+        pipeline_name="parameter-endpoint",
+        job_role=role,
+        artifact_bucket=bucket,
+        encryption_key=key,
         notify_on_failure=False,
     )
     result.templates = synthesized_templates(app)
@@ -609,6 +701,171 @@ def test_sdk_pipeline_definition_is_used_as_is(built: Built) -> None:
         "ReadPropertyFiles",
         "UsePlatformKey",
     }
+
+
+# --- Endpoint steps ------------------------------------------------------------------------
+
+
+def _acknowledged_wildcards(built: Built, stack_name: str, construct: str) -> dict[str, str]:
+    """IAM5 findings acknowledged on a construct of the module's app: resource -> reason."""
+    metadata = json.loads((built.outdir / f"{stack_name}.metadata.json").read_text("utf-8"))
+    return {
+        rule.split("::", 1)[-1].removeprefix("AwsSolutions-IAM5[Resource::").removesuffix("]"): (
+            reason
+        )
+        for path, entries in metadata.items()
+        if path.startswith(f"/{stack_name}/{construct}/")
+        for entry in entries
+        if entry["type"] == "aws:cdk:acknowledged-rules"
+        for rule, reason in entry["data"].items()
+        if "AwsSolutions-IAM5[" in rule
+    }
+
+
+def test_endpoint_steps_get_their_configurations_and_named_endpoint_only(built: Built) -> None:
+    statements = {
+        s["Sid"]: s
+        for s in policy_statements(
+            built.templates["EndpointStack"], "Permissions of the SageMaker pipeline serving"
+        )
+    }
+    assert set(statements) == {
+        "PassJobRole",
+        "RunModelPipelinesAny",
+        "RunTrainingJobPipelinesAny",
+        "CreateEndpointConfigs",
+        "DeployEndpoints",
+        "DeployEndpointConfigs",
+        "ReadPropertyFiles",
+        "UsePlatformKey",
+        "EncryptEndpointStorage",
+    }
+    configs = f"{ARN_PREFIX}:endpoint-config/serving-deploy-*"
+    assert statements["CreateEndpointConfigs"] == {
+        "Sid": "CreateEndpointConfigs",
+        "Effect": "Allow",
+        "Action": [
+            "sagemaker:AddTags",
+            "sagemaker:CreateEndpointConfig",
+            "sagemaker:DescribeEndpointConfig",
+        ],
+        "Resource": configs,
+    }
+    # The endpoint's name is lowercased in its ARN, as SageMaker writes it.
+    assert statements["DeployEndpoints"] == {
+        "Sid": "DeployEndpoints",
+        "Effect": "Allow",
+        "Action": [
+            "sagemaker:AddTags",
+            "sagemaker:CreateEndpoint",
+            "sagemaker:DescribeEndpoint",
+            "sagemaker:UpdateEndpoint",
+        ],
+        "Resource": f"{ARN_PREFIX}:endpoint/reviews-live",
+    }
+    assert statements["DeployEndpointConfigs"] == {
+        "Sid": "DeployEndpointConfigs",
+        "Effect": "Allow",
+        "Action": ["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"],
+        "Resource": configs,
+    }
+    assert statements["EncryptEndpointStorage"] == {
+        "Sid": "EncryptEndpointStorage",
+        "Effect": "Allow",
+        "Action": "kms:CreateGrant",
+        "Resource": KEY_ARN,
+        "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+    }
+    assert built.serving.step_types >= {"EndpointConfig", "Endpoint"}
+    wildcards = _acknowledged_wildcards(built, "EndpointStack", "Serving")
+    assert "execution id" in wildcards[configs]
+    assert not any(resource.startswith(f"{ARN_PREFIX}:endpoint/") for resource in wildcards)
+
+
+def test_endpoint_named_by_a_parameter_is_any_endpoint_of_the_account_and_region(
+    built: Built,
+) -> None:
+    statements = {
+        s["Sid"]: s
+        for s in policy_statements(
+            built.templates["EndpointStack"],
+            "Permissions of the SageMaker pipeline parameter-endpoint",
+        )
+    }
+    assert set(statements) == {
+        "PassJobRole",
+        "CreateEndpointConfigs",
+        "DeployEndpoints",
+        "DeployEndpointConfigs",
+        "ReadPropertyFiles",
+        "UsePlatformKey",
+    }
+    # The SDK's constant configuration name, lowercased; the endpoint is known at run time.
+    assert statements["CreateEndpointConfigs"]["Resource"] == (
+        f"{ARN_PREFIX}:endpoint-config/churn-config"
+    )
+    assert statements["DeployEndpointConfigs"]["Resource"] == (
+        f"{ARN_PREFIX}:endpoint-config/churn-config"
+    )
+    assert statements["DeployEndpoints"]["Resource"] == f"{ARN_PREFIX}:endpoint/*"
+    wildcards = _acknowledged_wildcards(built, "EndpointStack", "ParameterEndpoint")
+    assert "pipeline parameter" in wildcards[f"{ARN_PREFIX}:endpoint/*"]
+
+
+def test_endpoint_usage_reads_names_as_arn_patterns() -> None:
+    execution_id = {"Get": "Execution.PipelineExecutionId"}
+    definition = {
+        "Steps": [
+            {
+                "Name": "Gate",
+                "Type": "Condition",
+                "Arguments": {
+                    "IfSteps": [
+                        {
+                            "Name": "A-Config",
+                            "Type": "EndpointConfig",
+                            "Arguments": {
+                                "EndpointConfigName": {
+                                    "Std:Join": {"On": "-", "Values": ["P-A", execution_id]}
+                                },
+                                "KmsKeyId": "key",
+                            },
+                        },
+                        {
+                            "Name": "A",
+                            "Type": "Endpoint",
+                            "Arguments": {
+                                "EndpointName": "Live",
+                                "EndpointConfigName": {"Get": "Steps.A-Config.EndpointConfigName"},
+                            },
+                        },
+                    ],
+                    "ElseSteps": [
+                        {
+                            "Name": "B",
+                            "Type": "Endpoint",
+                            "Arguments": {
+                                "EndpointName": {"Std:Join": {"On": "-", "Values": ["live", "b"]}},
+                                "EndpointConfigName": "Existing",
+                            },
+                        }
+                    ],
+                },
+            }
+        ]
+    }
+    assert endpoint_usage(definition) == EndpointUsage(
+        configs=("p-a-*",),
+        deployed_configs=("existing", "p-a-*"),
+        endpoints=("live", "live-b"),
+        encrypted=True,
+    )
+    # A parameter or a deploy-time token is any name; "*" then covers every other pattern.
+    definition["Steps"][0]["Arguments"]["ElseSteps"][0]["Arguments"]["EndpointName"] = (
+        "${Token[TOKEN.7]}"
+    )
+    assert endpoint_usage(definition).endpoints == ("*",)
+    assert endpoint_usage({"Steps": []}) == EndpointUsage((), (), (), encrypted=False)
 
 
 def test_trigger_turns_on_eventbridge_for_a_bucket_in_the_same_stack(built: Built) -> None:
