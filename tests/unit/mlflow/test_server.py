@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 from pathlib import Path
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -25,6 +26,7 @@ from packaging.utils import canonicalize_name
 from mlpipes_constructs._internal.validation import PropsValidationError
 from mlpipes_constructs.foundation import FoundationResources
 from mlpipes_constructs.mlflow import DEFAULT_MLFLOW_VERSION, MlflowServer
+from mlpipes_constructs.mlflow._bootstrap import AGENT_CONFIG, LOG_FILE
 from mlpipes_constructs.mlflow._props import (
     BOTO3_VERSION,
     PSYCOPG2_BINARY_VERSION,
@@ -891,3 +893,22 @@ def test_requirements_file_accepts_comments_markers_and_hashes(
     server = _build(scaffold, mlflow_version="3.1.4", requirements_file=str(path))
     assert server.requirements_file == path.resolve()
     assert not [m for m in _warnings(server) if "unpinned-dependencies" in m]
+
+
+def test_user_data_is_valid_bash_and_its_agent_config_valid_json(
+    bundled_mlflow: Template, tmp_path: Path
+) -> None:
+    launch_template = _only(bundled_mlflow, "AWS::EC2::LaunchTemplate")
+    parts = launch_template["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]
+    # CloudFormation replaces each reference with a plain value such as an ARN or a name.
+    script = "".join(
+        part if isinstance(part, str) else "resolved-value" for part in parts["Fn::Join"][1]
+    )
+    path = tmp_path / "user-data.sh"
+    path.write_text(script, encoding="utf-8")
+    checked = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    agent_config = script.split(f"cat > {AGENT_CONFIG} <<'MLPIPES_EOF'\n", 1)[1]
+    agent_config = agent_config.split("MLPIPES_EOF", 1)[0]
+    collected = json.loads(agent_config)["logs"]["logs_collected"]["files"]["collect_list"]
+    assert {entry["file_path"] for entry in collected} >= {LOG_FILE}
