@@ -12,16 +12,18 @@ from __future__ import annotations
 CODE_INPUT_NAME = "code"
 CODE_DIRECTORY = "/opt/ml/processing/input/code"
 
-# Kept on one line per statement and free of quotes that need escaping, so it reads the same in
-# a pipeline definition, a state machine and a DAG. argv: [-c, code directory, entry point, *args].
+#: SageMaker's limit on each item of ``AppSpecification.ContainerEntrypoint``.
+MAX_ENTRYPOINT_ITEM_LENGTH = 256
+
+# The script is an entrypoint item, so it must stay within 256 characters, hence its terse
+# style; no double quotes, so it reads the same in a pipeline definition, a state machine and a
+# DAG. argv: [-c, code directory, entry point, *job arguments].
 BOOTSTRAP = (
-    "import glob, os, runpy, sys, zipfile\n"
-    "code_dir, entry_point = sys.argv[1], sys.argv[2]\n"
-    "for archive in sorted(glob.glob(os.path.join(code_dir, '*.zip'))):\n"
-    "    zipfile.ZipFile(archive).extractall(code_dir)\n"
-    "sys.path.insert(0, code_dir)\n"
-    "sys.argv = [os.path.join(code_dir, entry_point)] + sys.argv[3:]\n"
-    "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+    "import glob,runpy,sys,zipfile as z\n"
+    "d,e=sys.argv[1:3]\n"
+    "for a in sorted(glob.glob(d+'/*.zip')):z.ZipFile(a).extractall(d)\n"
+    "sys.path.insert(0,d);sys.argv=[d+'/'+e]+sys.argv[3:]\n"
+    "runpy.run_path(sys.argv[0],run_name='__main__')\n"
 )
 
 
@@ -31,4 +33,11 @@ def processing_entrypoint(entry_point: str, code_directory: str = CODE_DIRECTORY
     The job's own arguments (``ContainerArguments``) follow it and reach the script as
     ``sys.argv[1:]``.
     """
-    return ["python3", "-c", BOOTSTRAP, code_directory, entry_point]
+    entrypoint = ["python3", "-c", BOOTSTRAP, code_directory, entry_point]
+    too_long = [item for item in entrypoint if len(item) > MAX_ENTRYPOINT_ITEM_LENGTH]
+    if too_long:
+        raise ValueError(
+            f"container entrypoint item '{too_long[0][:40]}...' is longer than SageMaker's "
+            f"{MAX_ENTRYPOINT_ITEM_LENGTH} characters"
+        )
+    return entrypoint

@@ -26,6 +26,13 @@ SERVICE_KEY_ACTIONS: tuple[str, ...] = (
 )
 
 
+#: Services whose calls to KMS carry no source account or ARN: a key policy conditioned on
+#: them would lock the service out. EventBridge publishing to an encrypted SNS topic is one
+#: (the SNS developer guide: such conditions are "not supported for EventBridge-to-encrypted
+#: topics").
+UNCONDITIONED_SERVICES: frozenset[str] = frozenset({"events.amazonaws.com"})
+
+
 class PlatformKey(Construct):
     """A customer-managed KMS key with rotation, shared by the platform's data stores.
 
@@ -128,13 +135,18 @@ class PlatformKey(Construct):
         """
         if not self.owns_key:
             return
+        conditions = (
+            None
+            if service_principal in UNCONDITIONED_SERVICES
+            else {"StringEquals": {"aws:SourceAccount": Stack.of(self).account}}
+        )
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid=f"AllowService{_sid_suffix(service_principal)}",
                 principals=[iam.ServicePrincipal(service_principal)],
                 actions=list(SERVICE_KEY_ACTIONS),
                 resources=["*"],  # in a key policy, "*" means this key
-                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+                conditions=conditions,
             )
         )
 

@@ -69,7 +69,8 @@ def allow_events_to_use_key(scope: Construct, key: kms.IKey, warning_id: str) ->
                 principals=[iam.ServicePrincipal("events.amazonaws.com")],
                 actions=list(EVENTS_KEY_ACTIONS),
                 resources=["*"],  # in a key policy, "*" means this key
-                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(scope).account}},
+                # No aws:SourceAccount/SourceArn: EventBridge sends none when it publishes
+                # to an encrypted topic, so such a condition would drop every notification.
             )
         )
         return

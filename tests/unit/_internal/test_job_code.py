@@ -7,7 +7,13 @@ import sys
 import zipfile
 from pathlib import Path
 
-from mlpipes_constructs._internal.job_code import BOOTSTRAP, processing_entrypoint
+import pytest
+
+from mlpipes_constructs._internal.job_code import (
+    BOOTSTRAP,
+    MAX_ENTRYPOINT_ITEM_LENGTH,
+    processing_entrypoint,
+)
 
 
 def test_entrypoint_runs_the_script_from_the_archive_with_its_arguments(tmp_path: Path) -> None:
@@ -33,3 +39,13 @@ def test_entrypoint_runs_the_script_from_the_archive_with_its_arguments(tmp_path
 def test_bootstrap_has_no_double_quotes_to_escape() -> None:
     assert '"' not in BOOTSTRAP
     assert processing_entrypoint("run.py")[-2:] == ["/opt/ml/processing/input/code", "run.py"]
+
+
+def test_every_entrypoint_item_fits_sagemaker_limit() -> None:
+    assert all(len(item) <= MAX_ENTRYPOINT_ITEM_LENGTH for item in processing_entrypoint("x.py"))
+    assert len(BOOTSTRAP) <= MAX_ENTRYPOINT_ITEM_LENGTH
+
+
+def test_an_entry_point_longer_than_the_limit_is_refused() -> None:
+    with pytest.raises(ValueError, match="longer than SageMaker's 256 characters"):
+        processing_entrypoint("a" * 257 + ".py")

@@ -10,7 +10,12 @@ from mlpipes_constructs.foundation import PlatformKey
 
 
 def test_new_key_rotates_is_retained_and_lets_cloudwatch_logs_encrypt(stack: cdk.Stack) -> None:
-    PlatformKey(stack, "Key", alias="ml/platform", service_principals=["events.amazonaws.com"])
+    PlatformKey(
+        stack,
+        "Key",
+        alias="ml/platform",
+        service_principals=["events.amazonaws.com", "cloudwatch.amazonaws.com"],
+    )
     template = Template.from_stack(stack)
     template.has_resource(
         "AWS::KMS::Key",
@@ -45,8 +50,8 @@ def test_new_key_rotates_is_retained_and_lets_cloudwatch_logs_encrypt(stack: cdk
                         ),
                         Match.object_like(
                             {
-                                "Sid": "AllowServiceEvents",
-                                "Principal": {"Service": "events.amazonaws.com"},
+                                "Sid": "AllowServiceCloudwatch",
+                                "Principal": {"Service": "cloudwatch.amazonaws.com"},
                                 "Condition": {
                                     "StringEquals": {"aws:SourceAccount": "123456789012"}
                                 },
@@ -58,6 +63,19 @@ def test_new_key_rotates_is_retained_and_lets_cloudwatch_logs_encrypt(stack: cdk
         },
     )
     template.has_resource_properties("AWS::KMS::Alias", {"AliasName": "alias/ml/platform"})
+
+
+def test_eventbridge_gets_no_source_conditions_it_could_not_satisfy(stack: cdk.Stack) -> None:
+    # EventBridge sends no source account or ARN when it publishes to an encrypted topic.
+    PlatformKey(stack, "Key", service_principals=["events.amazonaws.com"])
+    (key,) = Template.from_stack(stack).find_resources("AWS::KMS::Key").values()
+    (events,) = [
+        statement
+        for statement in key["Properties"]["KeyPolicy"]["Statement"]
+        if statement.get("Sid") == "AllowServiceEvents"
+    ]
+    assert events["Principal"] == {"Service": "events.amazonaws.com"}
+    assert "Condition" not in events
 
 
 def test_service_statements_never_allow_key_administration(stack: cdk.Stack) -> None:
