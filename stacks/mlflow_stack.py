@@ -19,7 +19,9 @@ class MlflowStack(MlpipesStack):
     """An :class:`MlflowServer` on the foundation's VPC, key and buckets.
 
     Args:
-        foundation: the shared platform parts, e.g. ``FoundationStack(...).resources``.
+        foundation: the shared platform parts, e.g. ``FoundationStack(...).resources``. Its
+            private subnets need a NAT gateway (the server installs MLflow from PyPI at boot):
+            a foundation with ``nat_gateways=0`` is rejected.
         instance_type: EC2 instance type of the server. Default: ``"m7g.large"``.
         mlflow_version: MLflow release to install. Default: the tested release.
         certificate: ACM certificate or its ARN for HTTPS. Default: plain HTTP inside the VPC

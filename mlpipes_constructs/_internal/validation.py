@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from aws_cdk import Token
+from aws_cdk import Duration, Token
 
 
 class PropsValidationError(ValueError):
@@ -37,6 +37,10 @@ class Problems:
     def add(self, message: str) -> None:
         self._problems.append(message)
 
+    def has(self, prop: str) -> bool:
+        """Whether a problem was already recorded for ``prop`` (so dependent checks can skip)."""
+        return any(problem.startswith(f"{prop} ") for problem in self._problems)
+
     def require(self, condition: bool, message: str) -> None:
         if not condition:
             self.add(message)
@@ -64,6 +68,16 @@ class Problems:
             self.add(
                 f"{prop} '{value}' must have a prefix length from /{min_prefix} to /{max_prefix}"
             )
+
+    def check_whole_days(self, prop: str, value: Duration | None) -> int | None:
+        """The number of days in ``value``, or None (recorded as a problem) if not whole days."""
+        if value is None:
+            return None
+        hours = value.to_hours()
+        if hours % 24:
+            self.add(f"{prop} of {hours} hours must be a whole number of days")
+            return None
+        return int(hours // 24)
 
     def raise_if_any(self) -> None:
         if self._problems:

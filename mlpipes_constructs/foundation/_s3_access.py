@@ -12,7 +12,7 @@ from mlpipes_constructs._internal.validation import Problems, is_unresolved
 
 OBJECT_READ_ACTIONS: tuple[str, ...] = ("s3:GetObject", "s3:GetObjectVersion")
 OBJECT_WRITE_ACTIONS: tuple[str, ...] = ("s3:PutObject", "s3:AbortMultipartUpload")
-BUCKET_READ_ACTIONS: tuple[str, ...] = ("s3:ListBucket", "s3:GetBucketLocation")
+BUCKET_READ_ACTIONS: tuple[str, ...] = ("s3:ListBucket",)
 KEY_READ_ACTIONS: tuple[str, ...] = ("kms:Decrypt", "kms:DescribeKey")
 KEY_WRITE_ACTIONS: tuple[str, ...] = ("kms:Encrypt", "kms:GenerateDataKey")
 
@@ -46,6 +46,8 @@ def prefix_read_statements(
             resources=[bucket.bucket_arn],
             conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}},
         ),
+        # A GetBucketLocation request carries no s3:prefix, so it needs its own statement.
+        iam.PolicyStatement(actions=["s3:GetBucketLocation"], resources=[bucket.bucket_arn]),
     ]
     if key is not None:
         statements.append(

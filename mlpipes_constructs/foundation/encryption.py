@@ -87,14 +87,17 @@ class PlatformKey(Construct):
                 problems.conflict(
                     "key", "service_principals", "the policy of an existing key is not changed"
                 )
-        if rotation_period is not None:
-            days = rotation_period.to_days()
+        rotation_days = problems.check_whole_days("rotation_period", rotation_period)
+        if rotation_days is not None:
             problems.require(
-                90 <= days <= 2560, f"rotation_period {days} days must be from 90 to 2560 days"
+                90 <= rotation_days <= 2560,
+                f"rotation_period {rotation_days} days must be from 90 to 2560 days",
             )
-        if pending_window is not None:
-            days = pending_window.to_days()
-            problems.require(7 <= days <= 30, f"pending_window {days} days must be from 7 to 30")
+        pending_days = problems.check_whole_days("pending_window", pending_window)
+        if pending_days is not None:
+            problems.require(
+                7 <= pending_days <= 30, f"pending_window {pending_days} days must be from 7 to 30"
+            )
         if alias is not None and not is_unresolved(alias):
             problems.require(
                 _ALIAS.fullmatch(alias) is not None and not alias.startswith(("aws", "alias/aws")),

@@ -79,6 +79,10 @@ class SageMakerJobRole(Construct):
         write_prefixes: bucket folders jobs write (and read). Default: ``("pipelines/",)``.
         job_name_prefix: when set, log permissions are limited to jobs whose names start
             with it (letters, digits, '-'). Default: the job log groups' streams of any job.
+        framework_registry_account: the AWS account that hosts the SageMaker scikit-learn and
+            XGBoost images in the stack's region, for a region the built-in table does not
+            know yet (see the SageMaker SDK's ``image_uri_config``). Default: the table's
+            account for the region.
         image_repositories: more ECR repositories jobs pull images from. Default: none
             beyond the AWS-owned SageMaker scikit-learn and XGBoost repositories.
         vpc: the VPC jobs run in, to allow their network interfaces there. Default: jobs
@@ -97,6 +101,7 @@ class SageMakerJobRole(Construct):
         write_prefixes: Sequence[str] = ("pipelines/",),
         job_name_prefix: str | None = None,
         image_repositories: Sequence[ecr.IRepository] = (),
+        framework_registry_account: str | None = None,
         vpc: ec2.IVpc | None = None,
         role_name: str | None = None,
     ) -> None:
@@ -108,6 +113,20 @@ class SageMakerJobRole(Construct):
             problems.require(
                 0 < len(job_name_prefix) <= 32 and set(job_name_prefix) <= _JOB_NAME_PREFIX_CHARS,
                 f"job_name_prefix '{job_name_prefix}' must be 1 to 32 letters, digits or '-'",
+            )
+        region = Stack.of(self).region
+        if framework_registry_account is not None:
+            problems.require(
+                is_unresolved(framework_registry_account)
+                or (framework_registry_account.isdigit() and len(framework_registry_account) == 12),
+                f"framework_registry_account '{framework_registry_account}' must be a 12-digit "
+                "AWS account id",
+            )
+        elif not is_unresolved(region) and region not in FRAMEWORK_REGISTRY_ACCOUNTS:
+            problems.add(
+                f"the stack's region '{region}' has no known SageMaker framework image registry; "
+                "pass framework_registry_account (the account of the sagemaker-scikit-learn "
+                "images there, from the SageMaker SDK's image_uri_config)"
             )
         problems.raise_if_any()
 
@@ -143,7 +162,7 @@ class SageMakerJobRole(Construct):
             ),
         )
         self._add_log_permissions(stack, job_name_prefix)
-        self._add_image_pull_permissions(stack, image_repositories)
+        self._add_image_pull_permissions(stack, image_repositories, framework_registry_account)
         self.policy.add_statements(
             iam.PolicyStatement(
                 sid="PutSageMakerMetrics",
@@ -233,9 +252,12 @@ class SageMakerJobRole(Construct):
         )
 
     def _add_image_pull_permissions(
-        self, stack: Stack, image_repositories: Sequence[ecr.IRepository]
+        self,
+        stack: Stack,
+        image_repositories: Sequence[ecr.IRepository],
+        registry_account: str | None,
     ) -> None:
-        repository_arns = [*_framework_repository_arns(self, stack)]
+        repository_arns = _framework_repository_arns(stack, registry_account)
         repository_arns += [repository.repository_arn for repository in image_repositories]
         self.policy.add_statements(
             iam.PolicyStatement(
@@ -272,12 +294,22 @@ class SageMakerJobRole(Construct):
         )
 
 
-def _framework_repository_arns(scope: Construct, stack: Stack) -> list[str]:
+def _framework_repository_arns(stack: Stack, registry_account: str | None) -> list[str]:
     """ARNs of the AWS-owned framework image repositories in the stack's region.
 
     An environment-agnostic stack resolves the registry account at deploy time from a
     CloudFormation mapping of the same table.
     """
+    if registry_account is not None:
+        return [
+            stack.format_arn(
+                service="ecr",
+                account=registry_account,
+                resource="repository",
+                resource_name=repository,
+            )
+            for repository in FRAMEWORK_REPOSITORIES
+        ]
     if not is_unresolved(stack.region):
         return [
             framework_repository_arn(repository, stack.region)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -15,7 +16,7 @@ from constructs import Construct
 
 from mlpipes_constructs._internal.compliance import acknowledge
 from mlpipes_constructs._internal.iam import ManagedPolicyRole
-from mlpipes_constructs._internal.validation import Problems
+from mlpipes_constructs._internal.validation import Problems, is_unresolved
 
 #: Interface endpoints a NAT-less VPC needs for SageMaker jobs to start, pull images and log.
 INTERFACE_ENDPOINT_SERVICES: Mapping[str, ec2.InterfaceVpcEndpointAwsService] = MappingProxyType(
@@ -31,6 +32,10 @@ INTERFACE_ENDPOINT_SERVICES: Mapping[str, ec2.InterfaceVpcEndpointAwsService] = 
 
 PRIVATE_SUBNET_GROUP = "Private"
 PUBLIC_SUBNET_GROUP = "Public"
+PRIVATE_SUBNET_MASK = 20
+PUBLIC_SUBNET_MASK = 24
+PRIVATE_SUBNET_SIZE = 2 ** (32 - PRIVATE_SUBNET_MASK)
+PUBLIC_SUBNET_SIZE = 2 ** (32 - PUBLIC_SUBNET_MASK)
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,8 @@ class MlNetwork(Construct):
     Args:
         vpc: an existing VPC to use. Nothing is added to it. Default: a new VPC.
         encryption_key: key for the flow log group. Required unless ``vpc`` is given.
-        cidr: IPv4 range of the new VPC, /16 to /24. Default: ``10.0.0.0/16``.
+        cidr: IPv4 range of the new VPC, /16 to /18, large enough for a /20 private subnet
+            (and, with NAT, a /24 public one) per AZ. Default: ``10.0.0.0/16``.
         max_azs: availability zones of the new VPC, 2 to 6. Default: 2.
         nat_gateways: NAT gateways of the new VPC, 0 to ``max_azs``; one per AZ survives an AZ
             outage, one in all costs less. Default: 1.
@@ -125,9 +131,18 @@ class MlNetwork(Construct):
             nat_gateways=nat_gateways,
             interface_endpoints=interface_endpoints,
         )
-        problems.check_cidr("cidr", cidr, min_prefix=16, max_prefix=24)
+        problems.check_cidr("cidr", cidr, min_prefix=16, max_prefix=18)
         problems.check_int_range("max_azs", max_azs, 2, 6)
         problems.check_int_range("nat_gateways", nat_gateways, 0, settings.max_azs)
+        if vpc is None and not problems.has("cidr"):
+            _check_address_space(problems, settings)
+        if vpc is None and max_azs is not None:
+            offered = len(Stack.of(self).availability_zones)
+            problems.require(
+                max_azs <= offered,
+                f"max_azs {max_azs} is more than the {offered} availability zones the stack "
+                "offers; raise MlpipesStack(availability_zone_count=...)",
+            )
         for name in settings.interface_endpoints:
             problems.require(
                 name in INTERFACE_ENDPOINT_SERVICES,
@@ -198,7 +213,7 @@ class MlNetwork(Construct):
         )
         subnets = [
             ec2.SubnetConfiguration(
-                name=PRIVATE_SUBNET_GROUP, subnet_type=private_type, cidr_mask=20
+                name=PRIVATE_SUBNET_GROUP, subnet_type=private_type, cidr_mask=PRIVATE_SUBNET_MASK
             )
         ]
         if settings.nat_gateways:
@@ -207,7 +222,7 @@ class MlNetwork(Construct):
                 ec2.SubnetConfiguration(
                     name=PUBLIC_SUBNET_GROUP,
                     subnet_type=ec2.SubnetType.PUBLIC,
-                    cidr_mask=24,
+                    cidr_mask=PUBLIC_SUBNET_MASK,
                     map_public_ip_on_launch=False,
                 ),
             )
@@ -260,6 +275,24 @@ class MlNetwork(Construct):
                 private_dns_enabled=True,
                 open=False,  # the security group already admits HTTPS from the VPC
             )
+
+
+def _check_address_space(problems: Problems, settings: NetworkSettings) -> None:
+    """Each AZ takes a /20 private subnet, plus a /24 public one when there is a NAT gateway."""
+    if is_unresolved(settings.cidr):
+        return
+    prefix = ipaddress.IPv4Network(settings.cidr).prefixlen
+    needed = settings.max_azs * PRIVATE_SUBNET_SIZE
+    if settings.nat_gateways:
+        needed += settings.max_azs * PUBLIC_SUBNET_SIZE
+    available = 2 ** (32 - prefix)
+    problems.require(
+        needed <= available,
+        f"cidr '{settings.cidr}' has {available} addresses but {settings.max_azs} availability "
+        f"zones need {needed} (a /{PRIVATE_SUBNET_MASK} private subnet each"
+        + (f" and a /{PUBLIC_SUBNET_MASK} public one" if settings.nat_gateways else "")
+        + "); use a larger range such as /16",
+    )
 
 
 def _endpoint_id(name: str) -> str:

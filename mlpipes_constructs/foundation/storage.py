@@ -89,8 +89,10 @@ class ArtifactStorage(Construct):
             )
             if bucket_key is not None:
                 problems.conflict("bucket_key", "encryption_key", "'bucket_key' describes 'bucket'")
-        versions_days = _days(noncurrent_version_expiration, 90)
-        logs_days = _days(access_log_expiration, 365)
+        versions_days = _days(
+            problems, "noncurrent_version_expiration", noncurrent_version_expiration, 90
+        )
+        logs_days = _days(problems, "access_log_expiration", access_log_expiration, 365)
         problems.require(
             1 <= versions_days <= 3650,
             f"noncurrent_version_expiration {versions_days} days must be from 1 to 3650 days",
@@ -205,5 +207,7 @@ def _acknowledge_no_replication(bucket: s3.IBucket) -> None:
     )
 
 
-def _days(value: Duration | None, default: int) -> int:
-    return default if value is None else int(value.to_days())
+def _days(problems: Problems, prop: str, value: Duration | None, default: int) -> int:
+    """Whole days of ``value``; the default when it is omitted or not whole days (a problem)."""
+    days = problems.check_whole_days(prop, value)
+    return default if days is None else days

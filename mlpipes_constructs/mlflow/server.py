@@ -59,7 +59,13 @@ DATABASE_USERNAME = "mlflow_owner"
 #: Not PostgreSQL's well-known 5432, so scans for it inside the VPC find nothing.
 DATABASE_PORT = 5433
 DATABASE_LOG_EXPORTS: tuple[str, ...] = ("postgresql", "upgrade")
-POSTGRES_VERSION = rds.PostgresEngineVersion.VER_16_9
+#: The major version only: RDS retires minor versions, after which a pinned one can no longer be
+#: created; with ``auto_minor_version_upgrade`` RDS picks and keeps up the current minor.
+POSTGRES_VERSION = rds.PostgresEngineVersion.VER_16
+#: RDS PostgreSQL's largest gp3 volume (64 TiB), the ceiling of storage autoscaling.
+MAX_DATABASE_STORAGE = 65536
+#: The largest ``database_allocated_storage``: autoscaling still has 4 times it to grow into.
+MAX_ALLOCATED_STORAGE = 16384
 ACCESS_LOG_PREFIX = "mlflow-alb"
 ROOT_DEVICE = "/dev/xvda"  # Amazon Linux 2023
 #: How long the instance may take to install MLflow and answer its health check.
@@ -101,20 +107,31 @@ class MlflowServer(Construct):
 
     The instance installs MLflow from PyPI with every package pinned by a constraints file (one
     ships for :data:`DEFAULT_MLFLOW_VERSION`), so instances launched months apart run the same
-    code. Alarms on the server's health, its 5xx responses and the database's CPU and storage
-    notify :attr:`notification_topic`, which also reports instance launches and terminations;
-    ``metric_*`` methods give the same metrics for dashboards and alarms of your own.
+    code. It therefore needs egress through a NAT gateway: isolated subnets (e.g. a foundation
+    with ``nat_gateways=0``) are rejected at synth. Alarms on the server's health, its 5xx
+    responses and the database's CPU and storage notify :attr:`notification_topic`, which also
+    reports instance launches and terminations; ``metric_*`` methods give the same metrics for
+    dashboards and alarms of your own.
 
     Either pass ``foundation`` or the individual resources (``vpc``, ``encryption_key``,
     ``artifact_bucket``, ``access_log_bucket``).
+
+    Data outlives the stack: the database leaves a final snapshot and its two log groups
+    (``/aws/rds/instance/mlflow-<id>/postgresql`` and ``.../upgrade``, where ``mlflow-<id>`` is
+    the database's identifier) are retained. Those log groups have fixed names, so deploying the
+    same construct again after a destroy fails with "already exists" until you delete them
+    (export what you need first). The server's log group and the snapshot have generated names
+    and do not block a redeploy.
 
     Args:
         foundation: the shared platform parts; supplies the VPC, private subnets, key,
             artifact bucket and log bucket. Default: the individual props below.
         vpc: the VPC to run in. Required without ``foundation``.
         vpc_subnets: subnets of the instance, database and load balancer. They need a route to
-            PyPI and the AWS APIs (the instance installs MLflow at boot). Default: the
-            foundation's private subnets, else private subnets with egress.
+            a NAT gateway, to reach PyPI and the AWS APIs (the instance installs MLflow at boot);
+            ``PRIVATE_ISOLATED`` subnets, or subnets of this app without a default route, are
+            rejected. Default: the foundation's private subnets, else private subnets with
+            egress.
         encryption_key: key for the database, secrets, volumes and log group. Required without
             ``foundation``. A key created in this app gets a statement letting Auto Scaling
             launch volumes encrypted with it; give an imported key that statement yourself.
@@ -151,7 +168,7 @@ class MlflowServer(Construct):
         database_instance_type: RDS instance class (with or without ``db.``).
             Default: ``"t4g.medium"``.
         database_allocated_storage: initial database storage in GiB, 20 to 16384; storage grows
-            automatically up to 5 times this. Default: 20.
+            automatically up to 5 times this, at most 64 TiB. Default: 20.
         multi_az: run the database with a standby in a second zone. Default: True.
         backup_retention: how long automated database backups are kept, 1 to 35 days.
             Default: 7 days.
@@ -160,7 +177,8 @@ class MlflowServer(Construct):
         deletion_protection: protect the database and the load balancer from deletion.
             Default: True.
         log_retention: how long server logs are kept. Default: one year.
-        tracking_uri_parameter_name: name of the SSM parameter holding the tracking URI.
+        tracking_uri_parameter_name: name of the SSM parameter holding the tracking URI; two
+            servers of one app in the same account and region must use different names.
             Default: ``"/mlpipes/mlflow/tracking-uri"``.
         alarms: create the alarms (no healthy host for 3 minutes, target 5xx responses above
             5% of requests, database CPU above 80% for 15 minutes, database free storage below
@@ -205,6 +223,7 @@ class MlflowServer(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         problems = Problems(self.node.path)
+        subnets_prop = "vpc_subnets"
         if foundation is not None:
             for name, value in (
                 ("vpc", vpc),
@@ -220,6 +239,7 @@ class MlflowServer(Construct):
             encryption_key = foundation.encryption_key
             artifact_bucket = foundation.artifact_bucket
             access_log_bucket = foundation.log_bucket
+            subnets_prop = "vpc_subnets" if vpc_subnets else "foundation.private_subnets"
             vpc_subnets = vpc_subnets or foundation.private_subnets
             if access_log_bucket is None:
                 problems.add(
@@ -253,6 +273,7 @@ class MlflowServer(Construct):
         )
         _props.check_artifact_prefix(problems, artifact_prefix)
         _props.check_parameter_name(problems, tracking_uri_parameter_name)
+        self._check_parameter_name_is_unique(problems, tracking_uri_parameter_name)
         _props.check_admin_username(problems, admin_username)
         problems.require(
             default_permission in ("READ", "EDIT", "MANAGE", "NO_PERMISSIONS"),
@@ -262,7 +283,7 @@ class MlflowServer(Construct):
         problems.check_int_range("workers", workers, 1, 64)
         problems.check_int_range("root_volume_size", root_volume_size, 16, 1024)
         problems.check_int_range(
-            "database_allocated_storage", database_allocated_storage, 20, 16384
+            "database_allocated_storage", database_allocated_storage, 20, MAX_ALLOCATED_STORAGE
         )
         retention_days = 7 if backup_retention is None else backup_retention.to_days()
         if not is_unresolved(retention_days):
@@ -280,11 +301,13 @@ class MlflowServer(Construct):
             allowed_cidrs = None
         for cidr in allowed_cidrs or ():
             _props.check_allowed_cidr(problems, "allowed_cidrs", cidr)
+        subnets = vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+        if vpc is not None:
+            _check_egress(problems, subnets_prop, vpc, subnets)
         problems.raise_if_any()
         assert vpc is not None and encryption_key is not None  # checked above
         assert artifact_bucket is not None and access_log_bucket is not None
 
-        subnets = vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
         self.vpc = vpc
         self.encryption_key = encryption_key
         self.artifact_bucket = artifact_bucket
@@ -459,6 +482,8 @@ class MlflowServer(Construct):
             self.load_balancer, ec2.Port.tcp(SERVER_PORT), "MLflow load balancer to the server"
         )
 
+        #: Name of the SSM parameter holding :attr:`tracking_uri`.
+        self.tracking_uri_parameter_name = tracking_uri_parameter_name
         self.tracking_uri_parameter = ssm.StringParameter(
             self,
             "TrackingUriParameter",
@@ -592,6 +617,26 @@ class MlflowServer(Construct):
 
     # --- building blocks ----------------------------------------------------------------
 
+    def _check_parameter_name_is_unique(self, problems: Problems, name: str) -> None:
+        """Two servers writing one parameter name in one account and region would fail the
+        second deploy; catch it at synth, naming both servers."""
+        if is_unresolved(name):
+            return
+        stack = Stack.of(self)
+        for other in self.node.root.node.find_all():
+            if (
+                isinstance(other, MlflowServer)
+                and other is not self
+                # Servers that failed validation never set the attribute.
+                and getattr(other, "tracking_uri_parameter_name", None) == name
+                and _same_place(Stack.of(other), stack)
+            ):
+                problems.add(
+                    f"tracking_uri_parameter_name '{name}' is already used by the MLflow server "
+                    f"'{other.node.path}' in the same account and region; give '{self.node.path}' "
+                    "another tracking_uri_parameter_name"
+                )
+
     def _create_database(
         self,
         *,
@@ -650,7 +695,7 @@ class MlflowServer(Construct):
             storage_encryption_key=key,
             storage_type=rds.StorageType.GP3,
             allocated_storage=allocated_storage,
-            max_allocated_storage=allocated_storage * 5,
+            max_allocated_storage=min(allocated_storage * 5, MAX_DATABASE_STORAGE),
             multi_az=multi_az,
             backup_retention=backup_retention,
             copy_tags_to_snapshot=True,
@@ -666,6 +711,11 @@ class MlflowServer(Construct):
         )
         for log_group in self.database_log_groups:
             database.node.add_dependency(log_group)
+        # cfn-lint's engine data lists only the minor versions RDS currently creates, so it
+        # reports the major-only "16" as deprecated (W3691); RDS creates it at the default minor.
+        cfn_database = database.node.default_child
+        assert isinstance(cfn_database, rds.CfnDBInstance)
+        cfn_database.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3691"]}})
         return database
 
     def _add_instance_permissions(self, stack: Stack, assets: Sequence[s3_assets.Asset]) -> None:
@@ -836,7 +886,9 @@ class MlflowServer(Construct):
             notifications=[autoscaling.NotificationConfiguration(topic=self.notification_topic)],
             health_checks=autoscaling.HealthChecks.with_additional_checks(
                 additional_types=[autoscaling.AdditionalHealthCheckType.ELB],
-                grace_period=Duration.minutes(15),
+                # A slower first boot is still bootstrapping, not unhealthy: replacing it would
+                # restart the install.
+                grace_period=BOOTSTRAP_TIMEOUT,
             ),
             update_policy=autoscaling.UpdatePolicy.rolling_update(
                 max_batch_size=1,
@@ -965,7 +1017,7 @@ class MlflowServer(Construct):
                 alarm_description=(
                     "The MLflow database has less than 10% of its allocated storage "
                     f"({allocated_storage} GiB) free: storage autoscaling grows it at most every "
-                    "6 hours and up to 5 times the allocation."
+                    "6 hours and up to 5 times the allocation, at most 64 TiB."
                 ),
                 metric=self.metric_database_free_storage(),
                 comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -1169,3 +1221,64 @@ def _vpc_cidr(vpc: ec2.IVpc) -> str:
         if isinstance(literal, str) and not is_unresolved(literal):
             return literal
     return cidr
+
+
+def _same_place(first: Stack, second: Stack) -> bool:
+    """Whether two stacks may deploy to the same account and region (unknown counts as same)."""
+    return all(
+        is_unresolved(a) or is_unresolved(b) or a == b
+        for a, b in ((first.account, second.account), (first.region, second.region))
+    )
+
+
+def _check_egress(
+    problems: Problems, prop: str, vpc: ec2.IVpc, selection: ec2.SubnetSelection
+) -> None:
+    """Record a problem when the selected subnets cannot reach the internet through NAT.
+
+    The instance installs MLflow from PyPI and calls Secrets Manager, SSM and CloudFormation
+    (cfn-signal) while it boots; without egress the Auto Scaling group times out at deploy.
+    Subnets imported by id are taken on trust: their routes are not known at synth.
+    """
+    needs = (
+        "MLflow needs egress through a NAT gateway to install its pinned packages from PyPI and "
+        "reach the AWS APIs (Secrets Manager, SSM, CloudFormation's cfn-signal) while it boots; "
+        "choose private subnets with egress (PRIVATE_WITH_EGRESS, e.g. a foundation with "
+        "nat_gateways >= 1)"
+    )
+    if selection.subnet_type == ec2.SubnetType.PRIVATE_ISOLATED:
+        problems.add(
+            f"{prop} selects PRIVATE_ISOLATED subnets, which have no route to a NAT: {needs}"
+        )
+        return
+    try:
+        selected = vpc.select_subnets(
+            availability_zones=selection.availability_zones,
+            one_per_az=selection.one_per_az,
+            subnet_filters=selection.subnet_filters,
+            subnet_group_name=selection.subnet_group_name,
+            subnets=selection.subnets,
+            subnet_type=selection.subnet_type,
+        ).subnets
+    except RuntimeError as error:  # no subnet group of the selected type
+        problems.add(f"{prop} selects no subnets of the VPC ({error}): {needs}")
+        return
+    isolated = {subnet.subnet_id for subnet in vpc.isolated_subnets}
+    without_route = [
+        subnet.node.path
+        for subnet in selected
+        if subnet.subnet_id in isolated
+        or (isinstance(subnet, ec2.Subnet) and not _has_default_route(subnet))
+    ]
+    if without_route:
+        problems.add(
+            f"{prop} selects subnets without a route to a NAT ({', '.join(without_route)}): {needs}"
+        )
+
+
+def _has_default_route(subnet: ec2.Subnet) -> bool:
+    """Whether a subnet defined in this app routes 0.0.0.0/0 somewhere (NAT, transit gateway)."""
+    return any(
+        isinstance(child, ec2.CfnRoute) and child.destination_cidr_block == "0.0.0.0/0"
+        for child in subnet.node.children
+    )

@@ -18,6 +18,10 @@ from mlpipes_constructs._internal.job_code import (
     CODE_INPUT_NAME,
     processing_entrypoint,
 )
+from mlpipes_constructs._internal.sagemaker_rules import (
+    has_instance_storage_only,
+    training_max_runtime,
+)
 from mlpipes_constructs.sagemaker._definition_refs import (
     EXECUTION_ID,
     DefinitionContext,
@@ -53,8 +57,6 @@ from mlpipes_constructs.spec import (
 if TYPE_CHECKING:
     from mlpipes_constructs.sagemaker.compiler import JobNetwork
 
-#: StoppingCondition is required by CreateTrainingJob; the spec's default is the service limit.
-DEFAULT_MAX_RUNTIME_SECONDS = 86_400
 #: Content type of a model quality report in the model registry.
 METRICS_REPORT_CONTENT_TYPE = "application/json"
 #: The one production variant of a compiled endpoint, named as the SDK's ``production_variant``.
@@ -68,9 +70,6 @@ MAX_RESOURCE_NAME_LENGTH = 63
 #: Length of a pipeline execution id (the last part of the execution ARN, lowercase letters and
 #: digits), which makes each execution's endpoint configuration name unique.
 EXECUTION_ID_LENGTH = 12
-#: Instance families whose storage is local NVMe only, besides every family with a ``d`` (such
-#: as ``m5d`` or ``g4dn``): the list the sagemaker SDK's ``volume_size_supported`` uses.
-_INSTANCE_STORAGE_FAMILIES = ("g5", "g6", "g7e", "p5", "p6-b200", "trn1", "trn2")
 _HASH_LENGTH = 6
 
 
@@ -282,12 +281,7 @@ def _channel(
 
 
 def _stopping_condition(settings: TrainingJobSettings) -> Expression:
-    runtime = settings.max_runtime_seconds
-    if runtime is None:
-        runtime = DEFAULT_MAX_RUNTIME_SECONDS
-        if settings.max_wait_seconds is not None:
-            # Spot training needs MaxWaitTimeInSeconds >= MaxRuntimeInSeconds.
-            runtime = min(runtime, settings.max_wait_seconds)
+    runtime = training_max_runtime(settings.max_runtime_seconds, settings.max_wait_seconds)
     condition: dict[str, Expression] = {"MaxRuntimeInSeconds": runtime}
     if settings.use_spot_instances and settings.max_wait_seconds is not None:
         condition["MaxWaitTimeInSeconds"] = settings.max_wait_seconds
@@ -473,14 +467,6 @@ def endpoint_arguments(step: EndpointStep, context: DefinitionContext) -> Expres
         ),
         "EndpointConfigName": get(f"Steps.{config_step_name(step)}.EndpointConfigName"),
     }
-
-
-def has_instance_storage_only(instance_type: object) -> bool:
-    """Whether a constant instance type has local NVMe storage and no EBS volume."""
-    if not isinstance(instance_type, str):
-        return False
-    family = instance_type.removeprefix("ml.").partition(".")[0]
-    return "d" in family or family.startswith(_INSTANCE_STORAGE_FAMILIES)
 
 
 def _slug(context: DefinitionContext, step: EndpointStep) -> str:

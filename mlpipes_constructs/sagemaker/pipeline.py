@@ -29,6 +29,7 @@ from mlpipes_constructs._internal.iam import ManagedPolicyRole
 from mlpipes_constructs._internal.validation import Problems, PropsValidationError, is_unresolved
 from mlpipes_constructs.foundation import SageMakerJobRole
 from mlpipes_constructs.foundation._s3_access import KEY_READ_ACTIONS, check_prefixes
+from mlpipes_constructs.sagemaker._arns import model_package_arns, model_package_group_arns
 from mlpipes_constructs.sagemaker._checks import (
     PIPELINE_NAME_MAX,
     RESOURCE_NAME_MAX,
@@ -543,21 +544,8 @@ class SageMakerPipeline(Construct):
         if self.model_package_group_names:
             group_arns, package_arns = [], []
             for group in self.model_package_group_names:
-                for variant in sorted({group, group.lower()}):
-                    group_arns.append(
-                        stack.format_arn(
-                            service="sagemaker",
-                            resource="model-package-group",
-                            resource_name=variant,
-                        )
-                    )
-                    package_arns.append(
-                        stack.format_arn(
-                            service="sagemaker",
-                            resource="model-package",
-                            resource_name=f"{variant}/*",
-                        )
-                    )
+                group_arns.extend(model_package_group_arns(stack, group))
+                package_arns.extend(model_package_arns(stack, group))
             statements.append(
                 iam.PolicyStatement(
                     sid="RegisterModelVersions",

@@ -25,15 +25,21 @@ from mlpipes_constructs._internal.iam import ManagedPolicyRole, depend_only_on_p
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
 from mlpipes_constructs.foundation import SageMakerJobRole
 from mlpipes_constructs.foundation._s3_access import check_prefixes
+from mlpipes_constructs.sagemaker._arns import model_package_arns, model_package_group_arns
 from mlpipes_constructs.sagemaker._checks import (
     RESOURCE_NAME_MAX,
     check_instance_type,
     check_name,
 )
 
-#: Endpoint names leave room for ``-v<version>-<execution id prefix>`` in the names of the
-#: models and endpoint configurations each deployment creates (SageMaker allows 63).
-ENDPOINT_NAME_MAX = 40
+#: Hex characters of the random token that makes each deployment's resource names unique.
+NAME_TOKEN_LENGTH = 8
+#: Digits of the model package version the resource names leave room for (versions count up
+#: from 1 within a group).
+VERSION_DIGITS_MAX = 12
+#: Endpoint names leave room for ``-v<version>-<token>`` in the names of the models and
+#: endpoint configurations each deployment creates (SageMaker allows 63).
+ENDPOINT_NAME_MAX = RESOURCE_NAME_MAX - len("-v-") - VERSION_DIGITS_MAX - NAME_TOKEN_LENGTH
 VARIANT_NAME = "AllTraffic"
 MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
 _ACCOUNT_ID = re.compile(r"\d{12}")
@@ -193,7 +199,7 @@ class ModelRegistry(Construct):
         # Registered versions are the record of what was trained and approved: keep them.
         self.group.apply_removal_policy(RemovalPolicy.RETAIN)
         self.model_package_group_arn = self.group.attr_model_package_group_arn
-        self.model_package_arns = _package_arns(stack, model_package_group_name)
+        self.model_package_arns = model_package_arns(stack, model_package_group_name)
 
         self.deployment = deploy_on_approval
         self.state_machine: sfn.StateMachine | None = None
@@ -219,7 +225,7 @@ class ModelRegistry(Construct):
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=list(READ_GROUP_ACTIONS),
-            resource_arns=[self._group_arn_for_policies()],
+            resource_arns=self._group_arns_for_policies(),
         )
         return iam.Grant.add_to_principal(
             grantee=grantee,
@@ -232,7 +238,7 @@ class ModelRegistry(Construct):
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["sagemaker:CreateModelPackage", *READ_GROUP_ACTIONS],
-            resource_arns=[self._group_arn_for_policies()],
+            resource_arns=self._group_arns_for_policies(),
         )
         return iam.Grant.add_to_principal(
             grantee=grantee,
@@ -248,12 +254,8 @@ class ModelRegistry(Construct):
             resource_arns=self.model_package_arns,
         )
 
-    def _group_arn_for_policies(self) -> str:
-        return Stack.of(self).format_arn(
-            service="sagemaker",
-            resource="model-package-group",
-            resource_name=self.model_package_group_name.lower(),
-        )
+    def _group_arns_for_policies(self) -> list[str]:
+        return model_package_group_arns(Stack.of(self), self.model_package_group_name)
 
     def _cross_account_policy(self, accounts: Sequence[str]) -> dict[str, Any]:
         stack = Stack.of(self)
@@ -274,16 +276,8 @@ class ModelRegistry(Construct):
                         "sagemaker:ListModelPackages",
                     ],
                     "Resource": [
-                        stack.format_arn(
-                            service="sagemaker",
-                            resource="model-package-group",
-                            resource_name=self.model_package_group_name,
-                        ),
-                        stack.format_arn(
-                            service="sagemaker",
-                            resource="model-package",
-                            resource_name=f"{self.model_package_group_name}/*",
-                        ),
+                        *model_package_group_arns(stack, self.model_package_group_name),
+                        *model_package_arns(stack, self.model_package_group_name),
                     ],
                 }
             ],
@@ -407,9 +401,9 @@ class ModelRegistry(Construct):
         resource_name = sfn.JsonPath.format(
             f"{endpoint}-v{{}}-{{}}",
             sfn.JsonPath.string_at("$.package.version"),
-            sfn.JsonPath.array_get_item(
-                sfn.JsonPath.string_split(sfn.JsonPath.execution_name, "-"), 0
-            ),
+            # The first group of a random UUID: 8 hex characters whatever the execution's
+            # name (which may be 80 characters without a hyphen).
+            sfn.JsonPath.array_get_item(sfn.JsonPath.string_split(sfn.JsonPath.uuid(), "-"), 0),
         )
         describe_package = self._sagemaker_call(
             "DescribeModelPackage",
@@ -493,12 +487,13 @@ class ModelRegistry(Construct):
             backoff_rate=1,
         )
         wait = sfn.Wait(self, "WaitForEndpoint", time=sfn.WaitTime.duration(Duration.minutes(1)))
+        # The whole description is kept: EndpointConfigName and FailureReason are not always
+        # present, and a result selector naming a missing field fails the state.
         check_endpoint = self._sagemaker_call(
             "CheckEndpoint",
             "describeEndpoint",
             {"EndpointName": endpoint},
             result_path="$.endpoint",
-            result_selector={"status": sfn.JsonPath.string_at("$.EndpointStatus")},
         )
         register_scaling = self._autoscaling_call(
             "RegisterScalableTarget",
@@ -528,6 +523,31 @@ class ModelRegistry(Construct):
             error="EndpointFailed",
             cause=f"The endpoint {endpoint} did not reach InService",
         )
+        # A failed UpdateEndpoint is rolled back: the endpoint is InService again, on the old
+        # configuration, so InService alone does not mean this version was deployed.
+        rolled_back = sfn.Fail(
+            self,
+            "EndpointRolledBack",
+            error="EndpointRolledBack",
+            cause_path=sfn.JsonPath.format(
+                f"Updating the endpoint {endpoint} to the endpoint config {{}} failed and "
+                "SageMaker rolled it back to {}: {}",
+                sfn.JsonPath.string_at("$.names.name"),
+                sfn.JsonPath.string_at("$.endpoint.EndpointConfigName"),
+                sfn.JsonPath.string_at("$.endpoint.FailureReason"),
+            ),
+        )
+        replaced = sfn.Fail(
+            self,
+            "EndpointConfigReplaced",
+            error="EndpointConfigReplaced",
+            cause_path=sfn.JsonPath.format(
+                f"The endpoint {endpoint} runs the endpoint config {{}} instead of {{}}; "
+                "a later deployment may have replaced it",
+                sfn.JsonPath.string_at("$.endpoint.EndpointConfigName"),
+                sfn.JsonPath.string_at("$.names.name"),
+            ),
+        )
         no_longer_approved = sfn.Succeed(
             self, "NoLongerApproved", comment="The version was rejected before deployment"
         )
@@ -540,13 +560,23 @@ class ModelRegistry(Construct):
             errors=["ApplicationAutoScaling.ObjectNotFoundException"],
             result_path=sfn.JsonPath.DISCARD,
         )
+        live_config = (
+            sfn.Choice(self, "NewConfigLive?")
+            .when(
+                sfn.Condition.string_equals_json_path(
+                    "$.endpoint.EndpointConfigName", "$.names.name"
+                ),
+                register_scaling.next(scaling_policy).next(deployed),
+            )
+            .when(sfn.Condition.is_present("$.endpoint.FailureReason"), rolled_back)
+            .otherwise(replaced)
+        )
         wait_loop = wait.next(check_endpoint).next(
             sfn.Choice(self, "EndpointInService?")
             .when(
-                sfn.Condition.string_equals("$.endpoint.status", "InService"),
-                register_scaling.next(scaling_policy).next(deployed),
+                sfn.Condition.string_equals("$.endpoint.EndpointStatus", "InService"), live_config
             )
-            .when(sfn.Condition.string_equals("$.endpoint.status", "Failed"), failed)
+            .when(sfn.Condition.string_equals("$.endpoint.EndpointStatus", "Failed"), failed)
             .otherwise(wait)
         )
         create_endpoint.next(wait_loop)
@@ -853,13 +883,6 @@ def _check_deployment(problems: Problems, deployment: EndpointDeployment) -> Non
 
 def _arn(stack: Stack, resource: str, name: str) -> str:
     return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
-
-
-def _package_arns(stack: Stack, group: str) -> list[str]:
-    """ARNs of a group's versions; SageMaker may lowercase the group name in them."""
-    return [
-        _arn(stack, "model-package", f"{variant}/*") for variant in sorted({group, group.lower()})
-    ]
 
 
 def _selection_kwargs(selection: ec2.SubnetSelection) -> dict[str, Any]:

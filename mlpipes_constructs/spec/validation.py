@@ -64,6 +64,12 @@ PROCESSING_DIRECTORY = "/opt/ml/processing/"
 #: Processing input name the compilers use for the step's code.
 RESERVED_INPUT_NAME = "code"
 
+#: SageMaker's list limits (the botocore model's ``max`` of ``ProcessingInputs``,
+#: ``ProcessingOutputConfig.Outputs`` and ``InputDataConfig``).
+MAX_PROCESSING_INPUTS = 10
+MAX_PROCESSING_OUTPUTS = 10
+MAX_TRAINING_CHANNELS = 20
+
 _S3_URI = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?")
 _INSTANCE_TYPE_FIELDS = ("instance_type",)
 _INSTANCE_TYPE_LIST_FIELDS = ("inference_instance_types", "transform_instance_types")
@@ -346,6 +352,7 @@ def _processing_problems(step: Step, where: str, context: _Context) -> Iterator[
         yield f"code {where} must name a local directory"
     if not _is_relative_path(step.entry_point):
         yield f"entry_point '{step.entry_point}' {where} must be a relative path within code"
+    yield from _count_problems(step, where)
     yield from _local_name_problems("inputs", [i.name for i in step.inputs], where)
     yield from _local_name_problems("outputs", [o.name for o in step.outputs], where)
     yield from _local_name_problems("property_files", [f.name for f in step.property_files], where)
@@ -371,6 +378,26 @@ def _processing_problems(step: Step, where: str, context: _Context) -> Iterator[
             )
 
 
+def _count_problems(step: ProcessingStep, where: str) -> Iterator[str]:
+    # The compilers add the code as one more processing input, which counts against the limit.
+    max_inputs = MAX_PROCESSING_INPUTS - 1 if step.code else MAX_PROCESSING_INPUTS
+    if len(step.inputs) > max_inputs:
+        reason = (
+            f" (SageMaker takes {MAX_PROCESSING_INPUTS} processing inputs, one is the step's code)"
+            if step.code
+            else ""
+        )
+        yield (
+            f"inputs {where} has {len(step.inputs)} entries; "
+            f"at most {max_inputs} are allowed{reason}"
+        )
+    if len(step.outputs) > MAX_PROCESSING_OUTPUTS:
+        yield (
+            f"outputs {where} has {len(step.outputs)} entries; "
+            f"at most {MAX_PROCESSING_OUTPUTS} are allowed"
+        )
+
+
 def _container_path_problems(path: str, value: str, where: str) -> Iterator[str]:
     normalized = posixpath.normpath(value) + "/"
     if not normalized.startswith(PROCESSING_DIRECTORY) or normalized == PROCESSING_DIRECTORY:
@@ -381,6 +408,11 @@ def _training_job_problems(step: Step, where: str, context: _Context) -> Iterato
     assert isinstance(step, TrainingJobSettings)
     if (step.image_uri is None) == (step.algorithm_name is None):
         yield f"step '{step.name}' must set exactly one of image_uri and algorithm_name"
+    if len(step.channels) > MAX_TRAINING_CHANNELS:
+        yield (
+            f"channels {where} has {len(step.channels)} entries; "
+            f"at most {MAX_TRAINING_CHANNELS} are allowed"
+        )
     yield from _local_name_problems("channels", [c.name for c in step.channels], where)
     for index, channel in enumerate(step.channels):
         yield from _s3_problems(f"channels[{index}].source", channel.source, where, context)

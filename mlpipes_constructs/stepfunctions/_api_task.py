@@ -77,6 +77,9 @@ class SageMakerApiTask(SageMakerTaskBase):
         extra_statements: further statements the call needs (e.g. on a model it reads).
             Default: none.
         name_prefix_prop: how error messages call ``name_prefix``. Default: ``name_prefix``.
+        exact_name: scope the IAM to the constant ``name`` itself instead of every name
+            starting with ``name_prefix`` (for a resource of a fixed name, e.g. an endpoint).
+            Default: False.
         options: ``comment``, ``result_path``, ... as for any CDK task (see
             :class:`TaskStateOptions`).
     """
@@ -94,6 +97,7 @@ class SageMakerApiTask(SageMakerTaskBase):
         integration_pattern: sfn.IntegrationPattern | None = None,
         extra_statements: Sequence[iam.PolicyStatement] = (),
         name_prefix_prop: str = "name_prefix",
+        exact_name: bool = False,
         **options: Unpack[TaskStateOptions],
     ) -> None:
         pattern = integration_pattern or api.patterns[0]
@@ -104,6 +108,8 @@ class SageMakerApiTask(SageMakerTaskBase):
         job_name_prefix_problems(problems, name_prefix_prop, name_prefix, api.max_name_length)
         reserved = (api.name_key, *((api.role_key,) if api.role_key else ()))
         check_request(problems, request, required=api.required, reserved=reserved)
+        if exact_name and is_expression(name):
+            problems.add(f"exact_name needs a constant name, not the expression '{name}'")
         if api.role_key and role is None:
             problems.add(f"role is required: {api.api} passes a role to SageMaker")
         problems.raise_if_any()
@@ -111,6 +117,7 @@ class SageMakerApiTask(SageMakerTaskBase):
         self.api = api
         self.name_prefix = name_prefix
         self.role = role
+        self._scoped_name = name if exact_name else f"{name_prefix}*"
         parameters: dict[str, Any] = {
             f"{api.name_key}.$" if is_expression(name) else api.name_key: name,
             **request,
@@ -132,7 +139,7 @@ class SageMakerApiTask(SageMakerTaskBase):
         statements = [
             iam.PolicyStatement(
                 actions=actions,
-                resources=[sagemaker_arn(self, self.api.resource_type, f"{self.name_prefix}*")],
+                resources=[sagemaker_arn(self, self.api.resource_type, self._scoped_name)],
             )
         ]
         if self.role is not None:

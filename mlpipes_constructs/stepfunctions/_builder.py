@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from aws_cdk import Aws
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -18,6 +18,10 @@ from mlpipes_constructs._internal.job_code import (
     CODE_DIRECTORY,
     CODE_INPUT_NAME,
     processing_entrypoint,
+)
+from mlpipes_constructs._internal.sagemaker_rules import (
+    has_instance_storage_only,
+    training_max_runtime,
 )
 from mlpipes_constructs.spec import (
     ApprovalStatus,
@@ -86,6 +90,14 @@ FAIL_STATE = "Pipeline.Failed"
 #: The error of an execution a step failed (the step's own error is in the cause: a Fail state
 #: may not re-raise ``States.*`` error names).
 STEP_FAILED_ERROR = "PipelineStepFailed"
+#: Errors DescribeEndpoint raises through the SDK integration when there is no endpoint of that
+#: name (SageMaker answers with a ValidationException, which the integration names generically).
+ENDPOINT_MISSING_ERRORS: tuple[str, ...] = (
+    "SageMaker.SageMakerException",
+    "SageMaker.AmazonSageMakerException",
+)
+#: How long the state machine waits between checks of a deploying endpoint.
+ENDPOINT_POLL_INTERVAL = Duration.seconds(30)
 _NAMED_STEPS = (
     ProcessingStep,
     TrainingStep,
@@ -636,7 +648,12 @@ class Builder:
         if step.max_runtime_seconds is not None:
             request["StoppingCondition"] = {"MaxRuntimeInSeconds": step.max_runtime_seconds}
         if self.network is not None:
-            request["NetworkConfig"] = self._vpc()
+            request["NetworkConfig"] = {
+                "EnableInterContainerTrafficEncryption": (
+                    self.network.enable_inter_container_traffic_encryption
+                ),
+                **self._vpc(),
+            }
         return self._api_task(step, PROCESSING_JOB, request)
 
     def _training_definition(self, step: TrainingJobSettings, step_name: str) -> dict[str, Any]:
@@ -658,12 +675,15 @@ class Builder:
             if channel.content_type:
                 entry["ContentType"] = channel.content_type
             channels.append(entry)
-        stopping: dict[str, Any] = {"MaxRuntimeInSeconds": step.max_runtime_seconds or 86400}
+        stopping: dict[str, Any] = {
+            "MaxRuntimeInSeconds": training_max_runtime(
+                step.max_runtime_seconds, step.max_wait_seconds
+            )
+        }
         if step.use_spot_instances and step.max_wait_seconds is not None:
             stopping["MaxWaitTimeInSeconds"] = step.max_wait_seconds
         definition: dict[str, Any] = {
             "AlgorithmSpecification": algorithm,
-            "InputDataConfig": channels,
             "OutputDataConfig": {
                 **field("S3OutputPath", self.model_output_path(step, step_name)),
                 **self._kms("KmsKeyId"),
@@ -672,6 +692,13 @@ class Builder:
             "StoppingCondition": stopping,
             **self._vpc(),
         }
+        # SageMaker wants at least one channel when InputDataConfig is given.
+        if channels:
+            definition["InputDataConfig"] = channels
+        if self.network is not None:
+            definition["EnableInterContainerTrafficEncryption"] = (
+                self.network.enable_inter_container_traffic_encryption
+            )
         if step.use_spot_instances:
             definition["EnableManagedSpotTraining"] = True
         if step.environment:
@@ -820,6 +847,12 @@ class Builder:
         )
 
     def _endpoint(self, step: EndpointStep) -> tuple[sfn.State, list[sfn.INextable]]:
+        """Create an endpoint config, create or update the endpoint, wait until it is in service.
+
+        DescribeEndpoint tells whether the endpoint exists: only its "not found" error leads to
+        CreateEndpoint, any other error fails the step. The state machine may act on that one
+        endpoint name only.
+        """
         endpoint_name = (
             step.endpoint_name
             if isinstance(step.endpoint_name, str)
@@ -828,6 +861,32 @@ class Builder:
             )
         )
         config_name, config_prefix = self._name(step.name)
+        request: dict[str, Any] = {
+            "ProductionVariants": [
+                {
+                    "VariantName": "AllTraffic",
+                    **fields(
+                        {
+                            "ModelName": self.value(step.model),
+                            "InstanceType": self.value(step.instance_type),
+                            "InitialInstanceCount": self.value(step.initial_instance_count),
+                        }
+                    ),
+                    "InitialVariantWeight": 1,
+                }
+            ]
+        }
+        key_statements: list[iam.PolicyStatement] = []
+        # Instance types with local storage only refuse a KmsKeyId (the hardware encrypts it).
+        if self.kms_key is not None and not has_instance_storage_only(step.instance_type):
+            request["KmsKeyId"] = self.kms_key.key_arn
+            key_statements.append(
+                iam.PolicyStatement(
+                    actions=["kms:CreateGrant"],
+                    resources=[self.kms_key.key_arn],
+                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                )
+            )
         config = SageMakerApiTask(
             self.scope,
             state_name(step.name, "Config"),
@@ -835,21 +894,8 @@ class Builder:
             api=ENDPOINT_CONFIG,
             name=config_name,
             name_prefix=config_prefix,
-            request={
-                "ProductionVariants": [
-                    {
-                        "VariantName": "AllTraffic",
-                        **fields(
-                            {
-                                "ModelName": self.value(step.model),
-                                "InstanceType": self.value(step.instance_type),
-                                "InitialInstanceCount": self.value(step.initial_instance_count),
-                            }
-                        ),
-                        "InitialVariantWeight": 1,
-                    }
-                ]
-            },
+            request=request,
+            extra_statements=key_statements,
             result_path=_DISCARD,
         )
         config_arn = sagemaker_arn(self.scope, "endpoint-config", f"{config_prefix}*")
@@ -857,15 +903,7 @@ class Builder:
             actions=["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"],
             resources=[config_arn],
         )
-        describe = SageMakerApiTask(
-            self.scope,
-            state_name(step.name, "Describe"),
-            api=DESCRIBE_ENDPOINT,
-            name=endpoint_name,
-            name_prefix=endpoint_name,
-            request={},
-            result_path=_DISCARD,
-        )
+        describe = self._describe_endpoint(state_name(step.name, "Describe"), endpoint_name)
         deploy: dict[str, sfn.TaskStateBase] = {}
         for label, api in (("Create", ENDPOINT), ("Update", UPDATE_ENDPOINT)):
             deploy[label] = SageMakerApiTask(
@@ -874,22 +912,76 @@ class Builder:
                 api=api,
                 name=endpoint_name,
                 name_prefix=endpoint_name,
+                exact_name=True,
                 request={"EndpointConfigName.$": config_name},
                 extra_statements=[uses_config],
                 result_path=_DISCARD,
             )
+        # The SDK integration raises SageMaker's ValidationException for a missing endpoint
+        # under a generic name; only its message says "not found".
+        missing = sfn.Choice(self.scope, state_name(step.name, "Exists"))
+        missing.when(
+            sfn.Condition.string_matches("$.error.Cause", "*Could not find endpoint*"),
+            deploy["Create"],
+        )
+        missing.otherwise(self._handler(step.name))
+        describe.add_catch(missing, errors=list(ENDPOINT_MISSING_ERRORS), result_path="$.error")
+        wait = sfn.Wait(
+            self.scope,
+            state_name(step.name, "Wait"),
+            comment="Give the endpoint time to come into service",
+            time=sfn.WaitTime.duration(ENDPOINT_POLL_INTERVAL),
+        )
+        status = self._describe_endpoint(
+            state_name(step.name, "Status"), endpoint_name, f"$.steps.{step.name}"
+        )
+        failed = sfn.Pass(
+            self.scope,
+            state_name(step.name, "EndpointFailed"),
+            comment="The endpoint did not come into service: keep SageMaker's reason",
+            parameters={
+                "Cause.$": (
+                    f"States.Format('Step {step.name} failed: endpoint {{}} is Failed: {{}}', "
+                    f"$.steps.{step.name}.EndpointName, $.steps.{step.name}.FailureReason)"
+                ),
+            },
+        )
+        failed.next(self._fail_target())
         done = sfn.Pass(self.scope, state_name(step.name, "Deployed"))
-        # DescribeEndpoint fails when there is no endpoint of that name yet: create it.
-        describe.add_catch(deploy["Create"], errors=["States.TaskFailed"], result_path=_DISCARD)
+        check = sfn.Choice(self.scope, state_name(step.name, "InService"))
+        check.when(
+            sfn.Condition.string_equals(f"$.steps.{step.name}.EndpointStatus", "InService"), done
+        )
+        check.when(
+            sfn.Condition.string_equals(f"$.steps.{step.name}.EndpointStatus", "Failed"), failed
+        )
+        check.otherwise(wait)
         self._guard(config, step.name)
         self._guard(describe, step.name, ["ThrottlingException"])
         self._guard(deploy["Create"], step.name)
         self._guard(deploy["Update"], step.name)
+        self._guard(status, step.name, ["ThrottlingException"])
         config.next(describe)
         describe.next(deploy["Update"])
-        deploy["Create"].next(done)
-        deploy["Update"].next(done)
+        deploy["Create"].next(wait)
+        deploy["Update"].next(wait)
+        wait.next(status)
+        status.next(check)
         return config, [done]
+
+    def _describe_endpoint(
+        self, state: str, endpoint_name: str, result_path: str = _DISCARD
+    ) -> SageMakerApiTask:
+        return SageMakerApiTask(
+            self.scope,
+            state,
+            api=DESCRIBE_ENDPOINT,
+            name=endpoint_name,
+            name_prefix=endpoint_name,
+            exact_name=True,
+            request={},
+            result_path=result_path,
+        )
 
     def _fail(self, step: FailStep) -> sfn.Fail:
         message = self.value(step.error_message)

@@ -20,6 +20,10 @@ Any error ends in the ``Pipeline.Failed`` Fail state, whose cause names the step
 the service's cause (for a ``.sync`` job, its description with the ``FailureReason``). Inside a
 Parallel branch, which cannot lead to states outside it, the branch has its own Fail state with
 the same error and cause; it fails the Parallel, and so the execution, with them.
+
+An endpoint step creates the endpoint, or updates it when one of that name exists, then checks
+it every 30 seconds until it is ``InService``; a ``Failed`` endpoint fails the step with
+SageMaker's ``FailureReason``.
 """
 
 from __future__ import annotations
@@ -62,10 +66,13 @@ class JobNetwork:
     Attributes:
         subnet_ids: private subnets the jobs run in.
         security_group_ids: security groups of the jobs' network interfaces.
+        enable_inter_container_traffic_encryption: encrypt traffic between the instances of
+            a distributed processing, training or tuning job. Default: True.
     """
 
     subnet_ids: tuple[str, ...]
     security_group_ids: tuple[str, ...]
+    enable_inter_container_traffic_encryption: bool = True
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,11 @@ def check_schedule(problems: Problems, schedule: str | events.Schedule | None) -
     )
 
 
+def default_job_key(job_key: kms.IKey | None, bucket: s3.IBucket) -> kms.IKey | None:
+    """The key jobs use: the one given, else the artifact bucket's key, else none."""
+    return job_key if job_key is not None else bucket.encryption_key
+
+
 class MlStateMachine(Construct):
     """A STANDARD state machine that runs a pipeline spec or any CDK chainable.
 
@@ -77,7 +82,9 @@ class MlStateMachine(Construct):
         artifact_bucket: where outputs go. Required with ``pipeline``.
         artifact_prefix: the folder for outputs. Default: ``pipelines/<pipeline name>/``.
         job_encryption_key: key for job outputs and volumes, and to read reports.
-            Default: the bucket's default encryption.
+            Default: the artifact bucket's ``encryption_key`` when it has one (so reports on a
+            KMS-encrypted bucket can be read), else the bucket's default encryption and
+            SageMaker's volume encryption.
         network: VPC placement of jobs and models. Default: none.
         integration_pattern: ``RUN_JOB`` (wait for jobs) or ``REQUEST_RESPONSE``.
             Default: ``RUN_JOB``.
@@ -155,7 +162,7 @@ class MlStateMachine(Construct):
                 job_role,
                 artifact_bucket,
                 artifact_prefix if artifact_prefix is not None else f"pipelines/{pipeline.name}/",
-                job_encryption_key,
+                default_job_key(job_encryption_key, artifact_bucket),
                 network,
                 integration_pattern,
             )
@@ -273,10 +280,17 @@ class MlStateMachine(Construct):
                 actions=["s3:GetObject"],
                 resources=[asset.bucket.arn_for_objects(asset.s3_object_key)],
             )
-            if isinstance(job_role, SageMakerJobRole):
-                job_role.add_to_policy(read)
-            else:
-                job_role.add_to_principal_policy(read)
+            # The code input is an S3 prefix: SageMaker lists it before downloading.
+            list_code = iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[asset.bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [asset.s3_object_key]}},
+            )
+            for statement in (read, list_code):
+                if isinstance(job_role, SageMakerJobRole):
+                    job_role.add_to_policy(statement)
+                else:
+                    job_role.add_to_principal_policy(statement)
         self._bucket = bucket
         self._prefix = prefix
         self.compiled = compile_state_machine(

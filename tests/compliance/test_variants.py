@@ -1,8 +1,9 @@
 """The non-default shapes of the stacks pass the same checks as the bundled app.
 
-The bundled app uses one NAT gateway and serves MLflow over HTTP; here the foundation runs
-without NAT (isolated subnets and interface endpoints) in another region, and MLflow has a
-certificate. Synthesized once for the module, with the three cdk-nag packs.
+The bundled app uses one NAT gateway and serves MLflow over HTTP; here, in another region, one
+foundation runs without NAT (isolated subnets and interface endpoints) and another, the default
+shape, carries MLflow with a certificate (MLflow needs NAT egress, so it cannot run on the
+first). Synthesized once for the module, with the three cdk-nag packs.
 """
 
 from __future__ import annotations
@@ -20,17 +21,21 @@ from tests.conftest import NAG_PACKS
 
 REGION = "eu-west-1"
 CERTIFICATE = f"arn:aws:acm:{REGION}:123456789012:certificate/1234abcd-12ab-34cd-56ef-1234567890ab"
+STACK_NAMES = ("Natless-Foundation", "Tls-Foundation", "Tls-Mlflow")
 
 
 @pytest.fixture(scope="module")
-def variant(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[cdk.Stack], str | None]:
+def variant(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, dict[str, cdk.Stack], str | None]:
     outdir = tmp_path_factory.mktemp("variant.out")
     app = cdk.App(context=cdk_json_context(), outdir=str(outdir))
     env = cdk.Environment(account="123456789012", region=REGION)
-    foundation = FoundationStack(app, "Natless-Foundation", env=env, nat_gateways=0)
+    natless = FoundationStack(app, "Natless-Foundation", env=env, nat_gateways=0)
+    foundation = FoundationStack(app, "Tls-Foundation", env=env)
     mlflow = MlflowStack(
         app,
-        "Natless-Mlflow",
+        "Tls-Mlflow",
         env=env,
         foundation=foundation.resources,
         certificate=CERTIFICATE,
@@ -42,13 +47,15 @@ def variant(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[cdk.St
         error = None
     except RuntimeError as failure:
         error = str(failure)
-    return outdir, [foundation, mlflow], error
+    stacks: list[cdk.Stack] = [natless, foundation, mlflow]
+    return outdir, {stack.stack_name: stack for stack in stacks}, error
 
 
 def test_variant_has_no_unacknowledged_findings_or_warnings(
-    variant: tuple[Path, list[cdk.Stack], str | None],
+    variant: tuple[Path, dict[str, cdk.Stack], str | None],
 ) -> None:
-    outdir, _, error = variant
+    outdir, stacks, error = variant
+    assert sorted(stacks) == sorted(STACK_NAMES)
     report_path = outdir / "validation-report.json"
     report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else {}
     findings = [
@@ -63,21 +70,22 @@ def test_variant_has_no_unacknowledged_findings_or_warnings(
 
 
 def test_natless_foundation_has_no_nat_and_every_interface_endpoint(
-    variant: tuple[Path, list[cdk.Stack], str | None],
+    variant: tuple[Path, dict[str, cdk.Stack], str | None],
 ) -> None:
-    outdir, (foundation, _), _ = variant
-    template = json.loads((outdir / foundation.template_file).read_text(encoding="utf-8"))
+    outdir, stacks, _ = variant
+    template_file = stacks["Natless-Foundation"].template_file
+    template = json.loads((outdir / template_file).read_text(encoding="utf-8"))
     types = [resource["Type"] for resource in template["Resources"].values()]
     assert "AWS::EC2::NatGateway" not in types
     assert types.count("AWS::EC2::VPCEndpoint") == 7  # S3 gateway + six interface endpoints
 
 
-@pytest.mark.parametrize("index", [0, 1])
+@pytest.mark.parametrize("name", STACK_NAMES)
 def test_variant_templates_pass_cfn_lint(
-    variant: tuple[Path, list[cdk.Stack], str | None], index: int
+    variant: tuple[Path, dict[str, cdk.Stack], str | None], name: str
 ) -> None:
     outdir, stacks, _ = variant
-    template = (outdir / stacks[index].template_file).read_text(encoding="utf-8")
+    template = (outdir / stacks[name].template_file).read_text(encoding="utf-8")
     matches = lint(template, config=ManualArgs(regions=[REGION]))
     problems = [
         f"{match.rule.id} {match.message}"

@@ -132,3 +132,9 @@ def test_bad_props_are_rejected_with_the_prop_and_value(
 ) -> None:
     with pytest.raises(PropsValidationError, match=message.replace("(", r"\(")):
         PlatformKey(stack, "Key", **props)
+
+
+def test_durations_that_are_not_whole_days_are_refused_by_prop(stack: cdk.Stack) -> None:
+    with pytest.raises(PropsValidationError) as error:
+        PlatformKey(stack, "Key", rotation_period=cdk.Duration.hours(2200))
+    assert error.value.problems == ["rotation_period of 2200 hours must be a whole number of days"]

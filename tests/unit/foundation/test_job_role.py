@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aws_cdk as cdk
@@ -10,7 +11,7 @@ from aws_cdk.assertions import Template
 from mlpipes_constructs._internal.aws_images import framework_repository_arn
 from mlpipes_constructs._internal.validation import PropsValidationError
 from mlpipes_constructs.foundation import ArtifactStorage, PlatformKey, SageMakerJobRole
-from tests.conftest import SynthesizedApp
+from tests.conftest import TEST_ENV, SynthesizedApp
 
 
 def _statements(template: dict[str, Any]) -> list[dict[str, Any]]:
@@ -164,3 +165,21 @@ def test_bad_prefixes_and_job_name_prefix_are_reported_together(stack: cdk.Stack
         "write_prefixes must be a list of prefixes, not the string 'out/'",
         "job_name_prefix 'bad_name' must be 1 to 32 letters, digits or '-'",
     ]
+
+
+def test_a_region_missing_from_the_image_table_needs_the_registry_account() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "New", env=cdk.Environment(account="123456789012", region="ca-west-1"))
+    with pytest.raises(PropsValidationError, match="region 'ca-west-1' has no known SageMaker"):
+        _job_role(stack)
+
+
+def test_registry_account_names_the_image_repositories_in_any_region() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "New", env=cdk.Environment(account="123456789012", region="ca-west-1"))
+    _job_role(stack, framework_registry_account="210987654321")
+    statements = _statements(Template.from_stack(stack).to_json())
+    pull = next(s for s in statements if s.get("Sid") == "PullJobImages")
+    assert ":ecr:ca-west-1:210987654321:repository/sagemaker-xgboost" in json.dumps(pull)
+    with pytest.raises(PropsValidationError, match="must be a 12-digit AWS account id"):
+        _job_role(cdk.Stack(app, "Bad", env=TEST_ENV), framework_registry_account="12345")

@@ -8,7 +8,8 @@ from aws_cdk.assertions import Match, Template
 from mlpipes_constructs._internal.validation import PropsValidationError
 from mlpipes_constructs.foundation import INTERFACE_ENDPOINT_SERVICES, MlNetwork, PlatformKey
 from mlpipes_constructs.foundation.network import network_settings
-from tests.conftest import SynthesizedApp
+from stacks import MlpipesStack
+from tests.conftest import TEST_ENV, SynthesizedApp
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +117,7 @@ def test_all_bad_props_are_reported_at_once(stack: cdk.Stack) -> None:
             interface_endpoints=["sagemaker-api", "s3-interface"],
         )
     assert error.value.problems == [
-        "cidr '10.0.0.0/8' must have a prefix length from /16 to /24",
+        "cidr '10.0.0.0/8' must have a prefix length from /16 to /18",
         "nat_gateways 3 must be a whole number from 0 to 2",
         "interface_endpoints entry 's3-interface' is not a known endpoint; expected one of "
         + ", ".join(INTERFACE_ENDPOINT_SERVICES),
@@ -153,3 +154,23 @@ def test_existing_vpc_conflicts_with_new_vpc_settings(stack: cdk.Stack) -> None:
 def test_new_vpc_needs_a_key_for_its_flow_logs(stack: cdk.Stack) -> None:
     with pytest.raises(PropsValidationError, match="encryption_key is required for a new VPC"):
         MlNetwork(stack, "Net")
+
+
+def test_a_range_too_small_for_the_subnets_is_refused(stack: cdk.Stack) -> None:
+    key = PlatformKey(stack, "Key").key
+    with pytest.raises(PropsValidationError) as error:
+        MlNetwork(stack, "Net", encryption_key=key, cidr="10.0.0.0/18", max_azs=4)
+    assert error.value.problems == [
+        "cidr '10.0.0.0/18' has 16384 addresses but 4 availability zones need 17408 (a /20 "
+        "private subnet each and a /24 public one); use a larger range such as /16",
+        "max_azs 4 is more than the 3 availability zones the stack offers; raise "
+        "MlpipesStack(availability_zone_count=...)",
+    ]
+
+
+def test_max_azs_beyond_the_zones_of_an_mlpipes_stack_is_refused() -> None:
+    app = cdk.App()
+    stack = MlpipesStack(app, "Stack", env=TEST_ENV)
+    key = PlatformKey(stack, "Key").key
+    with pytest.raises(PropsValidationError, match=r"max_azs 3 is more than the 2 availability"):
+        MlNetwork(stack, "Net", encryption_key=key, max_azs=3)

@@ -166,3 +166,28 @@ def test_event_bridge_is_off_by_default_and_not_for_existing_buckets(stack: cdk.
         "'bucket' and 'event_bridge_enabled' cannot be used together: an existing bucket is "
         "not changed"
     ]
+
+
+def test_bucket_location_is_granted_without_the_prefix_condition_it_cannot_meet(
+    stack: cdk.Stack,
+) -> None:
+    storage = ArtifactStorage(stack, "Storage", encryption_key=PlatformKey(stack, "Key").key)
+    role = iam.Role(stack, "Reader", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    storage.grant_read(role, ["data/"])
+    (policy,) = Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    (location,) = [s for s in statements if s["Action"] == "s3:GetBucketLocation"]
+    assert "Condition" not in location
+
+
+def test_expirations_that_are_not_whole_days_are_refused_by_prop(stack: cdk.Stack) -> None:
+    with pytest.raises(PropsValidationError) as error:
+        ArtifactStorage(
+            stack,
+            "Storage",
+            encryption_key=PlatformKey(stack, "Key").key,
+            noncurrent_version_expiration=cdk.Duration.hours(36),
+        )
+    assert error.value.problems == [
+        "noncurrent_version_expiration of 36 hours must be a whole number of days"
+    ]

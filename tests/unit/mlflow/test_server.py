@@ -17,6 +17,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_rds as rds
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk.assertions import Annotations, Match, Template
@@ -29,14 +30,17 @@ from mlpipes_constructs.mlflow import DEFAULT_MLFLOW_VERSION, MlflowServer
 from mlpipes_constructs.mlflow._bootstrap import AGENT_CONFIG, LOG_FILE
 from mlpipes_constructs.mlflow._props import (
     BOTO3_VERSION,
+    DEFAULT_PARAMETER_NAME,
     PSYCOPG2_BINARY_VERSION,
     REQUIREMENTS_DIR,
+    SERVER_PORT,
 )
-from stacks import STACK_CATALOG, AppConfig, MlflowStack, build_app
+from stacks import STACK_CATALOG, AppConfig, FoundationStack, MlflowStack, build_app
 from stacks.config import cdk_json_context
 from tests.conftest import TEST_ENV, SynthesizedApp
 from tests.unit.mlflow.conftest import CERTIFICATE_ARN, CUSTOM_CONSTRAINTS, BuiltServer
 
+README = Path(__file__).resolve().parents[3] / "README.md"
 SHIPPED_CONSTRAINTS = REQUIREMENTS_DIR / f"mlflow-{DEFAULT_MLFLOW_VERSION}.txt"
 INSTALL = (
     "/opt/mlflow/venv/bin/pip install --no-cache-dir --disable-pip-version-check "
@@ -124,6 +128,9 @@ def test_auto_scaling_group_keeps_exactly_one_instance_replaced_on_elb_health(
     assert properties["MinSize"] == "1" and properties["MaxSize"] == "1"
     assert "DesiredCapacity" not in properties  # a deploy never resets a replaced instance
     assert properties["HealthCheckType"] == "ELB"
+    # The health check waits as long as CloudFormation waits for the bootstrap, so a slow
+    # install is not replaced mid-way.
+    assert properties["HealthCheckGracePeriod"] == 1200
     assert properties["NotificationConfigurations"][0]["NotificationTypes"]
     assert group["CreationPolicy"]["ResourceSignal"] == {"Count": 1, "Timeout": "PT20M"}
     assert group["UpdatePolicy"]["AutoScalingRollingUpdate"]["WaitOnResourceSignals"] is True
@@ -156,7 +163,12 @@ def test_database_is_encrypted_protected_backed_up_and_snapshotted(
     properties = database["Properties"]
     assert database["DeletionPolicy"] == "Snapshot"
     assert database["UpdateReplacePolicy"] == "Snapshot"
-    assert properties["Engine"] == "postgres" and properties["EngineVersion"].startswith("16.")
+    # The major version only, kept up to date by RDS: a pinned minor is retired one day and
+    # a fresh deploy of it then fails.
+    assert properties["Engine"] == "postgres" and properties["EngineVersion"] == "16"
+    assert properties["AutoMinorVersionUpgrade"] is True
+    assert database["Metadata"]["cfn-lint"] == {"config": {"ignore_checks": ["W3691"]}}
+    assert properties["AllocatedStorage"] == "20" and properties["MaxAllocatedStorage"] == 100
     assert properties["StorageEncrypted"] is True
     assert "PlatformKey" in json.dumps(properties["KmsKeyId"])
     assert properties["DeletionProtection"] is True
@@ -169,7 +181,8 @@ def test_database_is_encrypted_protected_backed_up_and_snapshotted(
     password = json.dumps(properties["MasterUserPassword"])
     assert "{{resolve:secretsmanager:" in password
     bundled_mlflow.has_resource_properties(
-        "AWS::RDS::DBParameterGroup", {"Parameters": Match.object_like({"rds.force_ssl": "1"})}
+        "AWS::RDS::DBParameterGroup",
+        {"Family": "postgres16", "Parameters": Match.object_like({"rds.force_ssl": "1"})},
     )
 
 
@@ -187,6 +200,26 @@ def test_database_log_groups_are_created_encrypted_before_the_database(
         assert logical_id in database["DependsOn"]
         group = bundled_mlflow.find_resources("AWS::Logs::LogGroup")[logical_id]
         assert "KmsKeyId" in group["Properties"]
+
+
+def test_docstring_says_which_retained_log_groups_block_a_redeploy(
+    bundled_mlflow: Template,
+) -> None:
+    database = _only(bundled_mlflow, "AWS::RDS::DBInstance")
+    identifier = database["Properties"]["DBInstanceIdentifier"]
+    retained = [
+        group["Properties"]["LogGroupName"]
+        for group in bundled_mlflow.find_resources(
+            "AWS::Logs::LogGroup", {"DeletionPolicy": "Retain"}
+        ).values()
+        if isinstance(group["Properties"].get("LogGroupName"), str)
+    ]
+    assert sorted(retained) == [
+        f"/aws/rds/instance/{identifier}/{export}" for export in ("postgresql", "upgrade")
+    ]
+    doc = " ".join((MlflowServer.__doc__ or "").split())
+    assert "``/aws/rds/instance/mlflow-<id>/postgresql`` and ``.../upgrade``" in doc
+    assert 'fails with "already exists" until you delete them' in doc
 
 
 def test_secrets_are_generated_and_encrypted_with_the_platform_key(
@@ -375,6 +408,25 @@ def test_foundation_key_and_log_bucket_allow_auto_scaling_and_alb_logs(
     )
     policies = json.dumps(bundled_foundation.find_resources("AWS::S3::BucketPolicy"))
     assert "/mlflow-alb/AWSLogs/123456789012/*" in policies
+
+
+def test_readme_forwards_a_local_port_to_the_server_on_the_instance(
+    bundled_mlflow: Template,
+) -> None:
+    # The server's security group has no egress to the load balancer, so the forward ends at
+    # the server's own port on the instance, whose Host header (localhost) the server allows.
+    section = README.read_text(encoding="utf-8").split("## MLflow tracking server", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    # The start-session command with its backslash-continued lines.
+    lines = iter(section.splitlines()[1:])
+    command = next(line for line in lines if line.startswith("aws ssm start-session"))
+    while command.endswith("\\"):
+        command = command[:-1] + next(lines)
+    assert "--document-name AWS-StartPortForwardingSession " in command
+    parameters = json.loads(command.split("--parameters '", 1)[1].split("'", 1)[0])
+    assert parameters == {"portNumber": [str(SERVER_PORT)], "localPortNumber": ["5000"]}
+    assert "MLPIPES_MLFLOW_ALLOWED_HOSTS=" in _user_data(bundled_mlflow)
+    assert ",localhost:*," in _user_data(bundled_mlflow)
 
 
 def test_bundled_stack_passes_the_compliance_packs_with_reasons(
@@ -745,12 +797,15 @@ def scaffold() -> dict[str, Any]:
 
 def _build(scaffold: dict[str, Any], **props: Any) -> MlflowServer:
     scaffold["count"][0] += 1
-    resources = {
+    number = scaffold["count"][0]
+    resources: dict[str, Any] = {
         name: scaffold[name]
         for name in ("vpc", "encryption_key", "artifact_bucket", "access_log_bucket")
     }
+    # Servers of one app need their own parameter names (see the duplicate-name test).
+    resources["tracking_uri_parameter_name"] = f"/test/mlflow/{number}/tracking-uri"
     resources.update(props)
-    return MlflowServer(scaffold["stack"], f"Bad{scaffold['count'][0]}", **resources)
+    return MlflowServer(scaffold["stack"], f"Bad{number}", **resources)
 
 
 @pytest.mark.parametrize(
@@ -838,6 +893,145 @@ def test_missing_resources_and_log_bucket_are_reported(scaffold: dict[str, Any])
     )
     with pytest.raises(PropsValidationError, match=r"foundation has no log_bucket"):
         MlflowServer(scaffold["stack"], "NoFoundationLogs", foundation=foundation)
+
+
+@pytest.fixture(scope="module")
+def natless_vpcs(scaffold: dict[str, Any]) -> dict[str, ec2.Vpc]:
+    """VPCs whose private subnets cannot reach the internet (nothing here is synthesized)."""
+    stack = scaffold["stack"]
+    return {
+        # A NAT gateway for the private group, and an isolated group beside it.
+        "mixed": ec2.Vpc(
+            stack,
+            "MixedVpc",
+            max_azs=2,
+            nat_gateways=1,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC),
+                ec2.SubnetConfiguration(
+                    name="private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
+                ),
+                ec2.SubnetConfiguration(
+                    name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
+                ),
+            ],
+        ),
+        # "With egress" in name only: no NAT gateway, so no default route.
+        "no-route": ec2.Vpc(
+            stack,
+            "NoRouteVpc",
+            max_azs=2,
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(
+                    name="private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
+                )
+            ],
+        ),
+        "isolated-only": ec2.Vpc(stack, "IsolatedVpc", max_azs=2, nat_gateways=0),
+    }
+
+
+NEEDS_NAT = (
+    r"MLflow needs egress through a NAT gateway to install its pinned packages from PyPI and "
+    r"reach the AWS APIs"
+)
+
+
+@pytest.mark.parametrize(
+    ("vpc", "selection", "message"),
+    [
+        (
+            "mixed",
+            ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            r"vpc_subnets selects PRIVATE_ISOLATED subnets, which have no route to a NAT",
+        ),
+        (
+            "mixed",
+            ec2.SubnetSelection(subnet_group_name="isolated"),
+            r"vpc_subnets selects subnets without a route to a NAT \(Scaffold/MixedVpc/isolated",
+        ),
+        (
+            "no-route",
+            None,
+            r"vpc_subnets selects subnets without a route to a NAT \(Scaffold/NoRouteVpc/private",
+        ),
+        ("isolated-only", None, r"vpc_subnets selects no subnets of the VPC \(.*'Private'"),
+    ],
+)
+def test_subnets_without_nat_egress_are_rejected(
+    scaffold: dict[str, Any],
+    natless_vpcs: dict[str, ec2.Vpc],
+    vpc: str,
+    selection: ec2.SubnetSelection | None,
+    message: str,
+) -> None:
+    with pytest.raises(PropsValidationError, match=message) as raised:
+        _build(scaffold, vpc=natless_vpcs[vpc], vpc_subnets=selection)
+    assert re.search(NEEDS_NAT, str(raised.value))
+
+
+def test_subnets_with_nat_egress_are_accepted(
+    scaffold: dict[str, Any], natless_vpcs: dict[str, ec2.Vpc]
+) -> None:
+    server = _build(
+        scaffold,
+        vpc=natless_vpcs["mixed"],
+        vpc_subnets=ec2.SubnetSelection(subnet_group_name="private"),
+    )
+    assert server.vpc is natless_vpcs["mixed"]
+
+
+def test_natless_foundation_is_rejected_naming_its_private_subnets() -> None:
+    app = cdk.App(context=cdk_json_context())
+    foundation = FoundationStack(app, "Natless-Foundation", env=TEST_ENV, nat_gateways=0)
+    with pytest.raises(
+        PropsValidationError,
+        match=r"foundation\.private_subnets selects PRIVATE_ISOLATED subnets, which have no "
+        r"route to a NAT: " + NEEDS_NAT,
+    ):
+        MlflowStack(app, "Natless-Mlflow", env=TEST_ENV, foundation=foundation.resources)
+
+
+def test_database_storage_grows_at_most_to_the_rds_limit(scaffold: dict[str, Any]) -> None:
+    def max_storage(allocated: int) -> Any:
+        server = _build(scaffold, database_allocated_storage=allocated, alarms=False)
+        database = server.database.node.default_child
+        assert isinstance(database, rds.CfnDBInstance)
+        return database.max_allocated_storage
+
+    assert max_storage(1000) == 5000
+    assert max_storage(16384) == 65536  # 5 times would be 81920, past the 64 TiB of gp3
+    with pytest.raises(PropsValidationError, match=r"database_allocated_storage 16385 must be"):
+        _build(scaffold, database_allocated_storage=16385)
+
+
+def test_two_servers_cannot_share_a_tracking_uri_parameter(scaffold: dict[str, Any]) -> None:
+    first = _build(scaffold, tracking_uri_parameter_name="/team/shared/tracking-uri")
+    with pytest.raises(PropsValidationError) as raised:
+        _build(scaffold, tracking_uri_parameter_name="/team/shared/tracking-uri")
+    (problem,) = raised.value.problems
+    second = f"Scaffold/Bad{scaffold['count'][0]}"
+    assert problem == (
+        "tracking_uri_parameter_name '/team/shared/tracking-uri' is already used by the MLflow "
+        f"server '{first.node.path}' in the same account and region; give '{second}' another "
+        "tracking_uri_parameter_name"
+    )
+
+
+def test_servers_in_other_regions_may_share_the_default_parameter() -> None:
+    app = cdk.App(context=cdk_json_context())
+    foundations, servers = {}, []
+    for region in ("us-east-1", "eu-west-1"):
+        env = cdk.Environment(account=TEST_ENV.account, region=region)
+        foundations[region] = FoundationStack(app, f"Foundation-{region}", env=env).resources
+        stack = MlflowStack(app, f"Mlflow-{region}", env=env, foundation=foundations[region])
+        servers.append(stack.server)
+    assert [s.tracking_uri_parameter_name for s in servers] == [DEFAULT_PARAMETER_NAME] * 2
+    env = cdk.Environment(account=TEST_ENV.account, region="eu-west-1")
+    with pytest.raises(PropsValidationError, match=r"already used by the MLflow server "
+                       r"'Mlflow-eu-west-1/Server'"):  # fmt: skip
+        MlflowStack(app, "Mlflow-again", env=env, foundation=foundations["eu-west-1"])
 
 
 def test_grant_access_rejects_the_whole_internet(https_server: BuiltServer) -> None:

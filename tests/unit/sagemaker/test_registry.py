@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import aws_cdk as cdk
@@ -10,6 +11,11 @@ from aws_cdk.assertions import Match, Template
 
 from mlpipes_constructs._internal.validation import PropsValidationError
 from mlpipes_constructs.sagemaker import EndpointDeployment, ModelRegistry
+from mlpipes_constructs.sagemaker.registry import (
+    ENDPOINT_NAME_MAX,
+    NAME_TOKEN_LENGTH,
+    VERSION_DIGITS_MAX,
+)
 from tests.unit.sagemaker.conftest import (
     ACCOUNT,
     REGION,
@@ -122,6 +128,57 @@ def test_deployment_flow_creates_or_updates_the_endpoint_then_scales_it(
     }
 
 
+def test_deployment_succeeds_only_when_the_new_config_is_live(
+    sagemaker_template: dict[str, Any],
+) -> None:
+    states = _definition(sagemaker_template)["States"]
+    # The whole description is kept: its EndpointConfigName and FailureReason are read below.
+    assert "ResultSelector" not in states["CheckEndpoint"]
+    assert states["CheckEndpoint"]["ResultPath"] == "$.endpoint"
+    in_service, failed = states["EndpointInService?"]["Choices"]
+    assert in_service == {
+        "Variable": "$.endpoint.EndpointStatus",
+        "StringEquals": "InService",
+        "Next": "NewConfigLive?",
+    }
+    assert failed["Next"] == "EndpointFailed"
+    live = states["NewConfigLive?"]
+    assert live["Choices"] == [
+        {
+            "Variable": "$.endpoint.EndpointConfigName",
+            "StringEqualsPath": "$.names.name",
+            "Next": "RegisterScalableTarget",
+        },
+        {"Variable": "$.endpoint.FailureReason", "IsPresent": True, "Next": "EndpointRolledBack"},
+    ]
+    assert live["Default"] == "EndpointConfigReplaced"
+    # UpdateEndpoint failed and SageMaker went back to the old config: not deployed.
+    rolled_back = states["EndpointRolledBack"]
+    assert rolled_back["Type"] == "Fail"
+    assert rolled_back["Error"] == "EndpointRolledBack"
+    assert rolled_back["CausePath"] == (
+        "States.Format('Updating the endpoint mlpipes-review-classifier to the endpoint config "
+        "{} failed and SageMaker rolled it back to {}: {}', $.names.name, "
+        "$.endpoint.EndpointConfigName, $.endpoint.FailureReason)"
+    )
+    assert states["EndpointConfigReplaced"]["Type"] == "Fail"
+
+
+def test_deployment_names_fit_sagemaker_whatever_the_execution_name(
+    sagemaker_template: dict[str, Any],
+) -> None:
+    name = _definition(sagemaker_template)["States"]["NameResources"]["Parameters"]["name.$"]
+    # A fixed-length random token, not part of the execution's name (up to 80 characters).
+    assert "$$.Execution.Name" not in name
+    assert name == (
+        "States.Format('mlpipes-review-classifier-v{}-{}', $.package.version, "
+        "States.ArrayGetItem(States.StringSplit(States.UUID(), '-'), 0))"
+    )
+    longest = f"{'e' * ENDPOINT_NAME_MAX}-v{'9' * VERSION_DIGITS_MAX}-{'f' * NAME_TOKEN_LENGTH}"
+    assert len(str(uuid.uuid4()).split("-")[0]) == NAME_TOKEN_LENGTH
+    assert len(longest) == 63
+
+
 def test_state_machine_logs_everything_encrypted_and_traces(
     sagemaker_template: dict[str, Any],
 ) -> None:
@@ -229,6 +286,13 @@ def test_cross_account_read_policy_names_the_accounts(
         "sagemaker:DescribeModelPackage",
         "sagemaker:ListModelPackages",
     ]
+    # SageMaker keeps the group name's case in some ARNs and lowercases it in others.
+    assert statement["Resource"] == [
+        f"{ARN_PREFIX}:model-package-group/Churn-Models",
+        f"{ARN_PREFIX}:model-package-group/churn-models",
+        f"{ARN_PREFIX}:model-package/Churn-Models/*",
+        f"{ARN_PREFIX}:model-package/churn-models/*",
+    ]
     assert resources(template, "AWS::StepFunctions::StateMachine") == {}
 
 
@@ -249,7 +313,10 @@ def test_grants_name_the_group_and_its_versions(
         {
             "Action": "sagemaker:DescribeModelPackageGroup",
             "Effect": "Allow",
-            "Resource": f"{ARN_PREFIX}:model-package-group/churn-models",
+            "Resource": [
+                f"{ARN_PREFIX}:model-package-group/Churn-Models",
+                f"{ARN_PREFIX}:model-package-group/churn-models",
+            ],
         },
         {"Action": "sagemaker:DescribeModelPackage", "Effect": "Allow", "Resource": packages},
     ]

@@ -759,3 +759,78 @@ def test_an_endpoint_name_may_be_a_string_parameter():
         "endpoint_name 'bad_default' of step 'Endpoint' is invalid; use 1-63 letters, digits "
         "and hyphens, starting and ending with a letter or digit"
     ]
+
+
+# --- SageMaker list limits --------------------------------------------------------------------
+
+
+def _inputs(count: int) -> list[ProcessingInput]:
+    return [
+        ProcessingInput(
+            name=f"in{index}",
+            source=f"s3://bucket/in{index}",
+            destination=f"/opt/ml/processing/input/in{index}",
+        )
+        for index in range(count)
+    ]
+
+
+def _outputs(count: int) -> list[ProcessingOutput]:
+    # The valid pipeline's property file and references read outputs 'train' and 'report'.
+    extra = [
+        ProcessingOutput(name=f"out{index}", source=f"/opt/ml/processing/output/out{index}")
+        for index in range(count - 2)
+    ]
+    return [
+        ProcessingOutput(name="train", source="/opt/ml/processing/output/train"),
+        ProcessingOutput(name="report", source="/opt/ml/processing/output/report"),
+        *extra,
+    ]
+
+
+def _channels(count: int) -> list[TrainingChannel]:
+    return [TrainingChannel(name=f"c{index}", source="s3://bucket/c") for index in range(count)]
+
+
+def test_a_processing_step_may_have_nine_inputs_besides_its_code():
+    assert (
+        pipeline_problems(
+            Pipeline(
+                name="p", steps=with_step("Prep", inputs=_inputs(9)), parameters=valid_parameters()
+            )
+        )
+        == []
+    )
+    assert problems_of(steps=with_step("Prep", inputs=_inputs(10))) == [
+        f"inputs {PREP} has 10 entries; at most 9 are allowed "
+        "(SageMaker takes 10 processing inputs, one is the step's code)"
+    ]
+
+
+def test_a_processing_step_may_have_ten_outputs():
+    assert (
+        pipeline_problems(
+            Pipeline(
+                name="p",
+                steps=with_step("Prep", outputs=_outputs(10)),
+                parameters=valid_parameters(),
+            )
+        )
+        == []
+    )
+    assert problems_of(steps=with_step("Prep", outputs=_outputs(11))) == [
+        f"outputs {PREP} has 11 entries; at most 10 are allowed"
+    ]
+
+
+@pytest.mark.parametrize("step_name", ["Train", "Tune"])
+def test_a_training_job_may_have_twenty_channels(step_name):
+    where = f"of step '{step_name}'"
+    valid = Pipeline(
+        name="p", steps=with_step(step_name, channels=_channels(20)), parameters=valid_parameters()
+    )
+
+    assert pipeline_problems(valid) == []
+    assert problems_of(steps=with_step(step_name, channels=_channels(21))) == [
+        f"channels {where} has 21 entries; at most 20 are allowed"
+    ]

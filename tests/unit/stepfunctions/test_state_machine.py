@@ -105,6 +105,51 @@ def test_job_role_may_read_the_uploaded_code(built: tuple[MlStateMachine, dict[s
     assert asset.s3_object_key.split(".")[0] in str(cdk.Stack.of(machine).resolve(job_policy))
 
 
+def test_job_role_may_list_the_code_prefix_that_sagemaker_reads(
+    built: tuple[MlStateMachine, dict[str, Any]],
+) -> None:
+    machine = built[0]
+    stack = cdk.Stack.of(machine)
+    asset = machine.code_assets["scripts"]
+    job_policy = next(
+        p
+        for p in _resources(built[1], "AWS::IAM::ManagedPolicy")
+        if "Permissions of mlpipes SageMaker jobs" in str(p)
+    )
+    statements = job_policy["Properties"]["PolicyDocument"]["Statement"]
+    listing = [s for s in statements if s["Action"] == "s3:ListBucket"]
+    expected_prefix = stack.resolve(asset.s3_object_key)
+    assert any(
+        s["Condition"] == {"StringLike": {"s3:prefix": [expected_prefix]}}
+        and s["Resource"] == stack.resolve(asset.bucket.bucket_arn)
+        for s in listing
+    ), listing
+
+
+def test_jobs_use_the_artifact_buckets_key_by_default() -> None:
+    stack = cdk.Stack(cdk.App(), "BucketKey", env=TEST_ENV)
+    key = cdk.aws_kms.Key(stack, "BucketKey", enable_key_rotation=True)
+    bucket = s3.Bucket(stack, "Bucket", encryption_key=key, enforce_ssl=True)
+    machine = MlStateMachine(
+        stack,
+        "Pipeline",
+        pipeline=reference_pipeline(input_data_uri="s3://artifacts/data/"),
+        job_role=iam.Role.from_role_arn(
+            stack, "JobRole", "arn:aws:iam::123456789012:role/job", mutable=False
+        ),
+        artifact_bucket=bucket,
+    )
+    key_arn = stack.resolve(key.key_arn)
+    template = Template.from_stack(stack).to_json()
+    definition = str(_resources(template, "AWS::StepFunctions::StateMachine")[0])
+    assert '"VolumeKmsKeyId":"' in definition
+    assert str(key_arn["Fn::GetAtt"][0]) in definition
+    # The condition step reads the evaluation report, which that key encrypts.
+    policy = stack.resolve(machine.role.managed_policy.document.to_json())
+    decrypts = [s for s in policy["Statement"] if s["Action"] == "kms:Decrypt"]
+    assert any(s["Resource"] == key_arn for s in decrypts), decrypts
+
+
 def test_schedule_starts_executions_with_the_given_input(
     built: tuple[MlStateMachine, dict[str, Any]],
 ) -> None:
