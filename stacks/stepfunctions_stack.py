@@ -9,6 +9,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from mlpipes_constructs._internal.subnets import select_subnets
 from mlpipes_constructs.foundation import FoundationResources, SageMakerJobRole
 from mlpipes_constructs.reference import reference_pipeline
 from mlpipes_constructs.stepfunctions import JobNetwork, MlStateMachine
@@ -67,10 +68,7 @@ class StepFunctionsStack(MlpipesStack):
             input_data_uri=f"s3://{bucket.bucket_name}/{INPUT_DATA_PREFIX}",
             model_package_group_name=MODEL_PACKAGE_GROUP,
         )
-        subnets = foundation.vpc.select_subnets(
-            subnet_type=foundation.private_subnets.subnet_type,
-            subnet_group_name=foundation.private_subnets.subnet_group_name,
-        )
+        subnets = select_subnets(foundation.vpc, foundation.private_subnets)
         self.state_machine = MlStateMachine(
             self,
             "ReviewClassifier",

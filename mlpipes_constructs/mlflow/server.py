@@ -36,6 +36,7 @@ from constructs import Construct
 
 from mlpipes_constructs._internal.compliance import acknowledge, acknowledge_wildcard
 from mlpipes_constructs._internal.iam import ManagedPolicyRole
+from mlpipes_constructs._internal.subnets import select_subnets
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
 from mlpipes_constructs.foundation._s3_access import (
     prefix_read_statements,
@@ -1252,14 +1253,7 @@ def _check_egress(
         )
         return
     try:
-        selected = vpc.select_subnets(
-            availability_zones=selection.availability_zones,
-            one_per_az=selection.one_per_az,
-            subnet_filters=selection.subnet_filters,
-            subnet_group_name=selection.subnet_group_name,
-            subnets=selection.subnets,
-            subnet_type=selection.subnet_type,
-        ).subnets
+        selected = select_subnets(vpc, selection).subnets
     except RuntimeError as error:  # no subnet group of the selected type
         problems.add(f"{prop} selects no subnets of the VPC ({error}): {needs}")
         return

@@ -26,6 +26,7 @@ from constructs import Construct, IValidation
 
 from mlpipes_constructs._internal.compliance import acknowledge, acknowledge_wildcard
 from mlpipes_constructs._internal.iam import ManagedPolicyRole
+from mlpipes_constructs._internal.subnets import select_subnets
 from mlpipes_constructs._internal.validation import Problems, PropsValidationError, is_unresolved
 from mlpipes_constructs.foundation import SageMakerJobRole
 from mlpipes_constructs.foundation._s3_access import KEY_READ_ACTIONS, check_prefixes
@@ -468,15 +469,7 @@ class SageMakerPipeline(Construct):
         vpc_subnets: ec2.SubnetSelection | None,
         security_groups: Sequence[ec2.ISecurityGroup] | None,
     ) -> JobNetwork:
-        selection = vpc_subnets or ec2.SubnetSelection()
-        subnets = vpc.select_subnets(
-            availability_zones=selection.availability_zones,
-            one_per_az=selection.one_per_az,
-            subnet_filters=selection.subnet_filters,
-            subnet_group_name=selection.subnet_group_name,
-            subnets=selection.subnets,
-            subnet_type=selection.subnet_type,
-        )
+        subnets = select_subnets(vpc, vpc_subnets)
         if security_groups is None:
             group = ec2.SecurityGroup(
                 self,

@@ -22,6 +22,7 @@ from constructs import Construct
 
 from mlpipes_constructs._internal.compliance import acknowledge, acknowledge_wildcard
 from mlpipes_constructs._internal.iam import ManagedPolicyRole, depend_only_on_policy
+from mlpipes_constructs._internal.subnets import select_subnets
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
 from mlpipes_constructs.foundation import SageMakerJobRole
 from mlpipes_constructs.foundation._s3_access import check_prefixes
@@ -313,9 +314,7 @@ class ModelRegistry(Construct):
                 allow_all_outbound=True,
             )
             self.security_groups = [group]
-            subnets = vpc.select_subnets(
-                **({} if vpc_subnets is None else _selection_kwargs(vpc_subnets))
-            )
+            subnets = select_subnets(vpc, vpc_subnets)
             vpc_config = {
                 "Subnets": subnets.subnet_ids,
                 "SecurityGroupIds": [group.security_group_id],
@@ -883,14 +882,3 @@ def _check_deployment(problems: Problems, deployment: EndpointDeployment) -> Non
 
 def _arn(stack: Stack, resource: str, name: str) -> str:
     return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
-
-
-def _selection_kwargs(selection: ec2.SubnetSelection) -> dict[str, Any]:
-    return {
-        "availability_zones": selection.availability_zones,
-        "one_per_az": selection.one_per_az,
-        "subnet_filters": selection.subnet_filters,
-        "subnet_group_name": selection.subnet_group_name,
-        "subnets": selection.subnets,
-        "subnet_type": selection.subnet_type,
-    }
