@@ -10,9 +10,10 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from mlpipes_constructs._internal.subnets import select_subnets
+from mlpipes_constructs.compile import JobPlacement
 from mlpipes_constructs.foundation import FoundationResources, SageMakerJobRole
 from mlpipes_constructs.reference import reference_pipeline
-from mlpipes_constructs.stepfunctions import JobNetwork, MlStateMachine
+from mlpipes_constructs.stepfunctions import MlStateMachine
 from stacks.base import MlpipesStack
 
 #: The model package group this stack's executions register models in (its own, so it does
@@ -76,7 +77,7 @@ class StepFunctionsStack(MlpipesStack):
             job_role=self.job_role,
             artifact_bucket=bucket,
             job_encryption_key=foundation.encryption_key,
-            network=JobNetwork(
+            network=JobPlacement(
                 subnet_ids=tuple(subnets.subnet_ids),
                 security_group_ids=(self.job_security_group.security_group_id,),
             ),

@@ -8,7 +8,6 @@ protected from accidental replacement.
 """
 
 from mlpipes_constructs.sagemaker.compiler import (
-    JobNetwork,
     compile_pipeline_definition,
     definition_to_json,
     pipeline_step_types,
@@ -28,7 +27,6 @@ __all__ = [
     "FeatureGroup",
     "FeatureStore",
     "FeatureType",
-    "JobNetwork",
     "ModelRegistry",
     "SageMakerPipeline",
     "compile_pipeline_definition",

@@ -55,7 +55,7 @@ from mlpipes_constructs.spec import (
 )
 
 if TYPE_CHECKING:
-    from mlpipes_constructs.sagemaker.compiler import JobNetwork
+    from mlpipes_constructs.compile import JobPlacement
 
 #: Content type of a model quality report in the model registry.
 METRICS_REPORT_CONTENT_TYPE = "application/json"
@@ -80,7 +80,7 @@ class JobSettings:
     context: DefinitionContext
     role_arn: str
     kms_key_id: str | None
-    network: JobNetwork | None
+    network: JobPlacement | None
 
 
 # --- Processing ------------------------------------------------------------------------------
@@ -492,7 +492,7 @@ def fail_arguments(step: FailStep, context: DefinitionContext) -> Expression:
 # --- Shared ------------------------------------------------------------------------------------
 
 
-def _vpc_config(network: JobNetwork) -> Expression:
+def _vpc_config(network: JobPlacement) -> Expression:
     return {
         "SecurityGroupIds": list(network.security_group_ids),
         "Subnets": list(network.subnet_ids),

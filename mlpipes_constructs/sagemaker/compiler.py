@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from mlpipes_constructs.compile import JobPlacement
 from mlpipes_constructs.sagemaker._definition_refs import (
     DefinitionContext,
     Expression,
@@ -87,22 +87,6 @@ STEP_TYPES: Mapping[type[Step], tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class JobNetwork:
-    """The VPC the pipeline's jobs (and the models it creates) run in.
-
-    Attributes:
-        subnet_ids: Private subnets of the jobs.
-        security_group_ids: Security groups of the jobs.
-        enable_inter_container_traffic_encryption: Encrypt traffic between the instances of
-            a distributed job. Default: ``True``.
-    """
-
-    subnet_ids: tuple[str, ...]
-    security_group_ids: tuple[str, ...]
-    enable_inter_container_traffic_encryption: bool = True
-
-
 def compile_pipeline_definition(
     pipeline: Pipeline,
     *,
@@ -110,7 +94,7 @@ def compile_pipeline_definition(
     artifact_root: str,
     code_locations: Mapping[str, str],
     kms_key_id: str | None = None,
-    network: JobNetwork | None = None,
+    placement: JobPlacement | None = None,
 ) -> dict[str, Any]:
     """The SageMaker pipeline definition of ``pipeline``, as a JSON-ready dict.
 
@@ -124,7 +108,8 @@ def compile_pipeline_definition(
             the spec, the S3 URI of that directory's zip.
         kms_key_id: KMS key (ARN or id) for job volumes and outputs. Default: the service's
             default encryption (no ``KmsKeyId``/``VolumeKmsKeyId`` in the jobs).
-        network: VPC of the jobs and models. Default: no VPC (SageMaker-managed network).
+        placement: VPC placement of the jobs and models. Default: no VPC (a SageMaker-managed
+            network).
 
     Raises:
         ValueError: a processing step's ``code`` has no entry in ``code_locations``, or a step
@@ -137,7 +122,7 @@ def compile_pipeline_definition(
     _check_code_locations(pipeline, code_locations)
     context = DefinitionContext(pipeline, artifact_root.rstrip("/"))
     compiler = _StepCompiler(
-        JobSettings(context, role_arn, kms_key_id, network), pipeline, code_locations
+        JobSettings(context, role_arn, kms_key_id, placement), pipeline, code_locations
     )
     branch_steps = {
         name

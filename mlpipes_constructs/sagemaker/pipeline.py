@@ -28,6 +28,7 @@ from mlpipes_constructs._internal.compliance import acknowledge, acknowledge_wil
 from mlpipes_constructs._internal.iam import ManagedPolicyRole
 from mlpipes_constructs._internal.subnets import select_subnets
 from mlpipes_constructs._internal.validation import Problems, PropsValidationError, is_unresolved
+from mlpipes_constructs.compile import JobPlacement
 from mlpipes_constructs.foundation import SageMakerJobRole
 from mlpipes_constructs.foundation._s3_access import KEY_READ_ACTIONS, check_prefixes
 from mlpipes_constructs.sagemaker._arns import model_package_arns, model_package_group_arns
@@ -57,7 +58,6 @@ from mlpipes_constructs.sagemaker._pipeline_permissions import (
 )
 from mlpipes_constructs.sagemaker._trigger import S3PipelineTrigger, trigger_parameter_problems
 from mlpipes_constructs.sagemaker.compiler import (
-    JobNetwork,
     compile_pipeline_definition,
     pipeline_step_types,
 )
@@ -428,7 +428,7 @@ class SageMakerPipeline(Construct):
                 artifact_root=self.artifact_root,
                 code_locations=code_locations,
                 kms_key_id=self.encryption_key.key_arn,
-                network=network,
+                placement=network,
             )
         except ValueError as error:
             # Spec steps whose compiled names clash; the code locations are complete here.
@@ -468,7 +468,7 @@ class SageMakerPipeline(Construct):
         vpc: ec2.IVpc,
         vpc_subnets: ec2.SubnetSelection | None,
         security_groups: Sequence[ec2.ISecurityGroup] | None,
-    ) -> JobNetwork:
+    ) -> JobPlacement:
         subnets = select_subnets(vpc, vpc_subnets)
         if security_groups is None:
             group = ec2.SecurityGroup(
@@ -494,7 +494,7 @@ class SageMakerPipeline(Construct):
             )
             security_groups = [group]
         self.security_groups = list(security_groups)
-        return JobNetwork(
+        return JobPlacement(
             subnet_ids=tuple(subnets.subnet_ids),
             security_group_ids=tuple(group.security_group_id for group in security_groups),
         )

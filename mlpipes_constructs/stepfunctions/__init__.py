@@ -13,7 +13,6 @@ from mlpipes_constructs.stepfunctions._task_base import TaskStateOptions
 from mlpipes_constructs.stepfunctions.compiler import (
     RETRY_ERRORS,
     CompiledStateMachine,
-    JobNetwork,
     compile_state_machine,
 )
 from mlpipes_constructs.stepfunctions.pipeline_execution import SageMakerStartPipelineExecution
@@ -25,7 +24,6 @@ from mlpipes_constructs.stepfunctions.tuning_job import SageMakerCreateHyperPara
 __all__ = [
     "RETRY_ERRORS",
     "CompiledStateMachine",
-    "JobNetwork",
     "MlStateMachine",
     "SageMakerCreateHyperParameterTuningJob",
     "SageMakerCreateProcessingJob",

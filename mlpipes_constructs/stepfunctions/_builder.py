@@ -23,6 +23,7 @@ from mlpipes_constructs._internal.sagemaker_rules import (
     has_instance_storage_only,
     training_max_runtime,
 )
+from mlpipes_constructs.compile import JobPlacement
 from mlpipes_constructs.spec import (
     ApprovalStatus,
     CategoricalRange,
@@ -147,7 +148,7 @@ class Builder:
         artifact_prefix: str,
         code_locations: Mapping[str, str],
         kms_key: kms.IKey | None,
-        network: Any,
+        placement: JobPlacement | None,
         pattern: sfn.IntegrationPattern,
         name_prefix: str,
         retry: Retry,
@@ -159,7 +160,7 @@ class Builder:
         self.artifact_prefix = artifact_prefix
         self.code_locations = code_locations
         self.kms_key = kms_key
-        self.network = network
+        self.network = placement
         self.pattern = pattern
         self.name_prefix = name_prefix
         self.retry = retry

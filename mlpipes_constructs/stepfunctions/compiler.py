@@ -39,6 +39,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
+from mlpipes_constructs.compile import JobPlacement
 from mlpipes_constructs.spec import Pipeline
 from mlpipes_constructs.stepfunctions._builder import Builder
 from mlpipes_constructs.stepfunctions.naming import default_prefix
@@ -57,22 +58,6 @@ RETRY_MAX_ATTEMPTS = 5
 RETRY_BACKOFF_RATE = 2.0
 RETRY_MAX_DELAY = Duration.minutes(5)
 _PREFIX_FORBIDDEN = set("'{}\\ \"")
-
-
-@dataclass(frozen=True)
-class JobNetwork:
-    """The VPC placement of the pipeline's jobs and models.
-
-    Attributes:
-        subnet_ids: private subnets the jobs run in.
-        security_group_ids: security groups of the jobs' network interfaces.
-        enable_inter_container_traffic_encryption: encrypt traffic between the instances of
-            a distributed processing, training or tuning job. Default: True.
-    """
-
-    subnet_ids: tuple[str, ...]
-    security_group_ids: tuple[str, ...]
-    enable_inter_container_traffic_encryption: bool = True
 
 
 @dataclass(frozen=True)
@@ -106,7 +91,7 @@ def compile_state_machine(
     artifact_prefix: str,
     code_locations: Mapping[str, str],
     kms_key: kms.IKey | None = None,
-    network: JobNetwork | None = None,
+    placement: JobPlacement | None = None,
     integration_pattern: sfn.IntegrationPattern = sfn.IntegrationPattern.RUN_JOB,
     job_name_prefix: str | None = None,
 ) -> CompiledStateMachine:
@@ -123,7 +108,7 @@ def compile_state_machine(
             steps' ``code`` values (see ``local_code_paths``).
         kms_key: key for job outputs and volumes (and reading reports). Default: the bucket's
             default encryption and SageMaker's volume encryption.
-        network: VPC placement of jobs and models. Default: no VPC configuration.
+        placement: VPC placement of jobs and models. Default: no VPC configuration.
         integration_pattern: ``RUN_JOB`` waits for every job (``.sync``); ``REQUEST_RESPONSE``
             only starts them (for emulators and fire-and-forget runs). Default: ``RUN_JOB``.
         job_name_prefix: start of every SageMaker name (letters, digits, hyphens).
@@ -166,7 +151,7 @@ def compile_state_machine(
         artifact_prefix=artifact_prefix,
         code_locations=code_locations,
         kms_key=kms_key,
-        network=network,
+        placement=placement,
         pattern=integration_pattern,
         name_prefix=prefix,
         retry=_retry,

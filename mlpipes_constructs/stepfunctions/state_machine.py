@@ -22,11 +22,11 @@ from constructs import Construct
 from mlpipes_constructs._internal.compliance import acknowledge, acknowledge_wildcards
 from mlpipes_constructs._internal.iam import ManagedPolicyRole, depend_only_on_policy
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
+from mlpipes_constructs.compile import JobPlacement
 from mlpipes_constructs.foundation import PlatformKey, SageMakerJobRole
 from mlpipes_constructs.spec import Pipeline, local_code_paths
 from mlpipes_constructs.stepfunctions.compiler import (
     CompiledStateMachine,
-    JobNetwork,
     compile_state_machine,
 )
 
@@ -115,7 +115,7 @@ class MlStateMachine(Construct):
         artifact_bucket: s3.IBucket | None = None,
         artifact_prefix: str | None = None,
         job_encryption_key: kms.IKey | None = None,
-        network: JobNetwork | None = None,
+        network: JobPlacement | None = None,
         integration_pattern: sfn.IntegrationPattern = sfn.IntegrationPattern.RUN_JOB,
         encryption_key: kms.IKey | None = None,
         timeout: Duration | None = None,
@@ -267,7 +267,7 @@ class MlStateMachine(Construct):
         bucket: s3.IBucket,
         prefix: str,
         job_key: kms.IKey | None,
-        network: JobNetwork | None,
+        network: JobPlacement | None,
         pattern: sfn.IntegrationPattern,
     ) -> sfn.IChainable:
         role = job_role.role if isinstance(job_role, SageMakerJobRole) else job_role
@@ -301,7 +301,7 @@ class MlStateMachine(Construct):
             artifact_prefix=prefix,
             code_locations=code_locations,
             kms_key=job_key,
-            network=network,
+            placement=network,
             integration_pattern=pattern,
         )
         return self.compiled.definition

@@ -20,9 +20,10 @@ from unittest import mock
 import pytest
 
 from mlpipes_constructs._internal.job_code import processing_entrypoint
+from mlpipes_constructs.compile import JobPlacement
 from mlpipes_constructs.reference import XGBOOST_HYPERPARAMETERS, reference_pipeline
 from mlpipes_constructs.reference.pipeline import ACCURACY_JSON_PATH
-from mlpipes_constructs.sagemaker.compiler import JobNetwork, compile_pipeline_definition
+from mlpipes_constructs.sagemaker.compiler import compile_pipeline_definition
 from mlpipes_constructs.spec import (
     And,
     CategoricalRange,
@@ -62,7 +63,7 @@ REGION = "us-east-1"
 BUCKET = "oracle-bucket"
 ROLE_ARN = "arn:aws:iam::123456789012:role/JobRole"
 KMS_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-NETWORK = JobNetwork(subnet_ids=("subnet-a", "subnet-b"), security_group_ids=("sg-1",))
+NETWORK = JobPlacement(subnet_ids=("subnet-a", "subnet-b"), security_group_ids=("sg-1",))
 #: Our code zip for the spec's ``scripts`` directory; the SDK instead gets one script per step.
 CODE_ZIP_URI = f"s3://{BUCKET}/assets/scripts.zip"
 SDK_SCRIPT_PREFIX = f"s3://{BUCKET}/code"
@@ -840,7 +841,7 @@ def definitions() -> dict[str, Definitions]:
         artifact_root=f"s3://{BUCKET}/{reference_spec().name}",
         code_locations={"scripts": CODE_ZIP_URI},
         kms_key_id=KMS_KEY_ARN,
-        network=NETWORK,
+        placement=NETWORK,
     )
     ours_extras = compile_pipeline_definition(
         extras_spec(),

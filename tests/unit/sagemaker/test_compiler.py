@@ -9,9 +9,9 @@ from typing import Any, ClassVar
 import pytest
 
 from mlpipes_constructs._internal.job_code import processing_entrypoint
+from mlpipes_constructs.compile import JobPlacement
 from mlpipes_constructs.reference import reference_pipeline
 from mlpipes_constructs.sagemaker.compiler import (
-    JobNetwork,
     compile_pipeline_definition,
     definition_s3_uris,
     definition_to_json,
@@ -62,7 +62,7 @@ ROOT = "s3://artifacts/pipelines/demo"
 CODE_URI = "s3://assets/code.zip"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/image:1"
 KMS = "arn:aws:kms:us-east-1:123456789012:key/k"
-NETWORK = JobNetwork(subnet_ids=("subnet-1", "subnet-2"), security_group_ids=("sg-1",))
+NETWORK = JobPlacement(subnet_ids=("subnet-1", "subnet-2"), security_group_ids=("sg-1",))
 EXECUTION_ID = {"Get": "Execution.PipelineExecutionId"}
 PARAMETERS = (
     Parameter.string("InstanceType", "ml.m5.xlarge"),
@@ -706,11 +706,11 @@ def test_network_and_kms_key_reach_every_job_and_the_model() -> None:
         input_data="s3://input-bucket/data",
         instance_type="ml.m5.large",
     )
-    network = JobNetwork(
+    network = JobPlacement(
         ("subnet-1",), ("sg-1", "sg-2"), enable_inter_container_traffic_encryption=False
     )
     definition = compile_steps(
-        processing(), training(), tuning(), create, transform, kms_key_id=KMS, network=network
+        processing(), training(), tuning(), create, transform, kms_key_id=KMS, placement=network
     )
     vpc = {"SecurityGroupIds": ["sg-1", "sg-2"], "Subnets": ["subnet-1"]}
     prep = step_named(definition, "Prep")["Arguments"]
@@ -765,7 +765,7 @@ def test_compiling_twice_gives_identical_json() -> None:
         "artifact_root": ROOT,
         "code_locations": {"scripts": CODE_URI},
         "kms_key_id": KMS,
-        "network": NETWORK,
+        "placement": NETWORK,
     }
     first = definition_to_json(compile_pipeline_definition(pipeline, **options))
     second = definition_to_json(compile_pipeline_definition(pipeline, **options))

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from mlpipes_constructs.compile import JobPlacement
 from mlpipes_constructs.reference import reference_pipeline
-from mlpipes_constructs.sagemaker.compiler import JobNetwork, compile_pipeline_definition
+from mlpipes_constructs.sagemaker.compiler import compile_pipeline_definition
 from mlpipes_constructs.spec import (
     Pipeline,
     ProcessingInput,
@@ -28,7 +29,7 @@ from tests.unit.spec.spec_builders import valid_parameters, valid_steps
 
 ROLE = "arn:aws:iam::123456789012:role/job-role"
 KMS = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-NETWORK = JobNetwork(subnet_ids=("subnet-1", "subnet-2"), security_group_ids=("sg-1",))
+NETWORK = JobPlacement(subnet_ids=("subnet-1", "subnet-2"), security_group_ids=("sg-1",))
 CODE_URI = "s3://assets/code.zip"
 
 #: The API each step type calls, and the required members SageMaker Pipelines fills in.
@@ -108,7 +109,7 @@ def _reference_definition() -> dict[str, Any]:
         artifact_root="s3://artifacts/pipelines/reference",
         code_locations={"scripts": CODE_URI},
         kms_key_id=KMS,
-        network=NETWORK,
+        placement=NETWORK,
     )
 
 
@@ -119,7 +120,7 @@ def _every_kind_definition(*, secure: bool) -> dict[str, Any]:
         artifact_root="s3://artifacts/pipelines/every-kind",
         code_locations={"code": CODE_URI},
         kms_key_id=KMS if secure else None,
-        network=NETWORK if secure else None,
+        placement=NETWORK if secure else None,
     )
 
 

@@ -11,6 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 
+from mlpipes_constructs.compile import JobPlacement
 from mlpipes_constructs.reference import reference_pipeline
 from mlpipes_constructs.spec import (
     CreateModelStep,
@@ -25,14 +26,14 @@ from mlpipes_constructs.spec import (
     TuningStep,
     local_code_paths,
 )
-from mlpipes_constructs.stepfunctions import JobNetwork, compile_state_machine
+from mlpipes_constructs.stepfunctions import compile_state_machine
 from tests.asl import all_states, definition_of, resolve_tokens
 from tests.conftest import TEST_ENV
 from tests.sagemaker_api import check_request
 
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/train:1"
-NETWORK = JobNetwork(subnet_ids=("subnet-1",), security_group_ids=("sg-1",))
+NETWORK = JobPlacement(subnet_ids=("subnet-1",), security_group_ids=("sg-1",))
 
 
 def _every_step_kind() -> Pipeline:
@@ -78,7 +79,7 @@ def _every_step_kind() -> Pipeline:
     )
 
 
-def _compiled(pipeline: Pipeline, network: JobNetwork | None) -> tuple[dict[str, Any], Any]:
+def _compiled(pipeline: Pipeline, network: JobPlacement | None) -> tuple[dict[str, Any], Any]:
     stack = cdk.Stack(cdk.App(), "Requests", env=TEST_ENV)
     compiled = compile_state_machine(
         stack,
@@ -90,7 +91,7 @@ def _compiled(pipeline: Pipeline, network: JobNetwork | None) -> tuple[dict[str,
         artifact_prefix="pipelines/ref/",
         code_locations={code: "s3://code/scripts.zip" for code in local_code_paths(pipeline)},
         kms_key=kms.Key.from_key_arn(stack, "Key", KEY_ARN),
-        network=network,
+        placement=network,
     )
     sfn.StateMachine(
         stack, "Machine", definition_body=sfn.DefinitionBody.from_chainable(compiled.definition)
@@ -121,7 +122,7 @@ def _sagemaker_tasks(states: dict[str, Any]) -> dict[str, tuple[str, dict[str, A
 
 
 @pytest.mark.parametrize("network", [None, NETWORK], ids=["no-network", "network"])
-def test_reference_requests_match_the_sagemaker_api(network: JobNetwork | None) -> None:
+def test_reference_requests_match_the_sagemaker_api(network: JobPlacement | None) -> None:
     definition, _ = _compiled(reference_pipeline(input_data_uri="s3://artifacts/data/"), network)
     tasks = _sagemaker_tasks(dict(all_states(definition)))
     assert {op for op, _ in tasks.values()} >= {"CreateProcessingJob", "CreateTrainingJob"}
@@ -196,7 +197,7 @@ def test_jobs_encrypt_traffic_between_their_instances_by_default(
 
 
 def test_inter_container_encryption_can_be_turned_off() -> None:
-    network = JobNetwork(
+    network = JobPlacement(
         subnet_ids=("subnet-1",),
         security_group_ids=("sg-1",),
         enable_inter_container_traffic_encryption=False,
