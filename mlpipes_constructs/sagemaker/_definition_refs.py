@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mlpipes_constructs.compile.locations import MODEL_ARCHIVE_KEY, job_output_keys
 from mlpipes_constructs.spec import (
     And,
     Comparison,
@@ -26,9 +27,8 @@ from mlpipes_constructs.spec import (
     ParameterRef,
     ParameterType,
     Pipeline,
+    ProcessingStep,
     Reference,
-    S3Destination,
-    S3Source,
     Step,
     StepOutput,
     TrainingMetric,
@@ -39,8 +39,6 @@ from mlpipes_constructs.spec import (
 Expression = Any
 
 EXECUTION_ID: Expression = {"Get": "Execution.PipelineExecutionId"}
-#: Where a training job writes its model below its output path (``<path>/<job>/output/...``).
-MODEL_ARCHIVE_KEY = "output/model.tar.gz"
 
 _COMPARISON_TYPES = {
     ComparisonOperator.EQUAL: "Equals",
@@ -70,6 +68,33 @@ class DefinitionContext:
     def parameter_type(self, name: str) -> ParameterType:
         """The type of the pipeline's parameter called ``name``."""
         return self.pipeline.parameter(name).type
+
+
+@dataclass(frozen=True)
+class DefinitionRenderer:
+    """The :class:`~mlpipes_constructs.compile.ValueRenderer` of SageMaker Pipelines.
+
+    Attributes:
+        context: the pipeline and its artifact root.
+        code_locations: the S3 URI of each processing code directory's zip, by ``code`` value.
+    """
+
+    context: DefinitionContext
+    code_locations: Mapping[str, str]
+
+    def value(self, value: object) -> Expression:
+        return value_expression(value, self.context)
+
+    def text(self, value: object) -> Expression:
+        return string_expression(value, self.context)
+
+    def location(self, destination: object | None, *default_keys: str) -> Expression:
+        if destination is None:
+            return default_location(self.context, *default_keys)
+        return value_expression(destination, self.context)
+
+    def code_location(self, step: ProcessingStep) -> Expression:
+        return self.code_locations[step.code]
 
 
 def get(path: str) -> Expression:
@@ -158,30 +183,16 @@ def string_map(values: Mapping[str, object], context: DefinitionContext) -> dict
     return {key: string_expression(values[key], context) for key in sorted(values)}
 
 
-def s3_source_expression(source: S3Source, context: DefinitionContext) -> Expression:
-    """The expression of an S3 location a step reads."""
-    return value_expression(source, context)
-
-
 def default_location(context: DefinitionContext, *keys: str) -> Expression:
     """``<artifact_root>/<execution id>/<keys...>``: one per execution, like the SDK's defaults."""
     return join("/", [context.artifact_root, EXECUTION_ID, *keys])
-
-
-def destination_expression(
-    destination: S3Destination | None, context: DefinitionContext, *default_keys: str
-) -> Expression:
-    """An S3 location a step writes to, or the default location below ``default_keys``."""
-    if destination is None:
-        return default_location(context, *default_keys)
-    return value_expression(destination, context)
 
 
 def output_path_parts(step: TuningStep, context: DefinitionContext) -> list[Expression]:
     """The output path of a tuning step's jobs as values of a ``/`` join."""
     path = step.output_path
     if path is None:
-        return [context.artifact_root, EXECUTION_ID, step.name]
+        return [context.artifact_root, EXECUTION_ID, *job_output_keys(step.name)]
     if isinstance(path, str):
         return [path.rstrip("/")]
     if isinstance(path, Join) and path.separator == "/":

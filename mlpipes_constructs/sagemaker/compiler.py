@@ -5,7 +5,7 @@ then the steps in declaration order, with each condition step's branches nested 
 ``IfSteps``/``ElseSteps``. It is a pure function of its inputs: no timestamps, generated names
 or tags, and mappings written with sorted keys, so a template changes only when the spec does.
 
-Processing code runs the way :mod:`mlpipes_constructs._internal.job_code` describes: each
+Processing code runs the way :mod:`mlpipes_constructs.compile.job_code` describes: each
 step's ``code`` directory is a zip on S3 (``code_locations``), downloaded by the ``code`` input
 and unpacked by the container entrypoint. Outputs without a destination go to
 ``<artifact_root>/<execution id>/<step>/...``.
@@ -31,28 +31,23 @@ step of an endpoint step is refused, naming both steps.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from mlpipes_constructs.compile import JobPlacement
+from mlpipes_constructs.compile import CompileError, JobContext, JobPlacement, StepDispatch
+from mlpipes_constructs.compile import requests as sagemaker_requests
 from mlpipes_constructs.sagemaker._definition_refs import (
     DefinitionContext,
+    DefinitionRenderer,
     Expression,
     condition_list,
 )
 from mlpipes_constructs.sagemaker._definition_steps import (
-    JobSettings,
     config_step_name,
-    create_model_arguments,
     endpoint_arguments,
     endpoint_config_arguments,
     fail_arguments,
-    processing_arguments,
     property_files,
-    register_model_arguments,
-    training_arguments,
-    transform_arguments,
-    tuning_arguments,
 )
 from mlpipes_constructs.spec import (
     ConditionStep,
@@ -70,6 +65,7 @@ from mlpipes_constructs.spec import (
     TuningStep,
 )
 
+ORCHESTRATOR = "SageMaker Pipelines"
 #: Schema version of the pipeline definition format.
 DEFINITION_VERSION = "2020-12-01"
 
@@ -112,17 +108,19 @@ def compile_pipeline_definition(
             network).
 
     Raises:
-        ValueError: a processing step's ``code`` has no entry in ``code_locations``, or a step
-            has the name of the ``EndpointConfig`` step an endpoint step compiles to.
-        TypeError: a step is of a kind the compiler does not know (a ``Step`` subclass
-            defined outside :mod:`mlpipes_constructs.spec`).
+        CompileError: a processing step's ``code`` has no entry in ``code_locations``, a step
+            has the name of the ``EndpointConfig`` step an endpoint step compiles to, or a
+            request breaks a SageMaker rule (naming the step and the field).
+        UnsupportedStepError: a step is of a kind the compiler does not handle.
     """
-    _check_kinds(pipeline)
+    for step in pipeline.steps:
+        STEP_DISPATCH.handler(step)
     _check_derived_step_names(pipeline)
     _check_code_locations(pipeline, code_locations)
     context = DefinitionContext(pipeline, artifact_root.rstrip("/"))
     compiler = _StepCompiler(
-        JobSettings(context, role_arn, kms_key_id, placement), pipeline, code_locations
+        JobContext(role_arn, kms_key_id, placement),
+        DefinitionRenderer(context, code_locations),
     )
     branch_steps = {
         name
@@ -168,35 +166,20 @@ def definition_s3_uris(definition: Mapping[str, Any]) -> tuple[str, ...]:
 class _StepCompiler:
     """Builds step requests, nesting condition branches into their condition steps."""
 
-    def __init__(
-        self, job: JobSettings, pipeline: Pipeline, code_locations: Mapping[str, str]
-    ) -> None:
+    def __init__(self, job: JobContext, render: DefinitionRenderer) -> None:
         self._job = job
-        self._pipeline = pipeline
-        self._code_locations = code_locations
+        self._render = render
+        self._pipeline = render.context.pipeline
 
     def step_requests(self, step: Step) -> list[dict[str, Expression]]:
         """The definition steps of one spec step: two for an endpoint step, else one."""
-        if isinstance(step, EndpointStep):
-            config = _request(
-                config_step_name(step),
-                "EndpointConfig",
-                endpoint_config_arguments(step, self._job),
-                depends_on=step.depends_on,
-            )
-            endpoint = _request(
-                step.name,
-                "Endpoint",
-                endpoint_arguments(step, self._job.context),
-                display_name=step.display_name,
-                description=step.description,
-            )
-            return [config, endpoint]
-        (step_type,) = _step_types(step)
+        return STEP_DISPATCH.handler(step)(self, step)
+
+    def _single(self, step: Step, step_type: str, arguments: Expression) -> list[Expression]:
         request = _request(
             step.name,
             step_type,
-            self._arguments(step),
+            arguments,
             depends_on=step.depends_on,
             display_name=step.display_name,
             description=step.description,
@@ -205,28 +188,65 @@ class _StepCompiler:
             request["PropertyFiles"] = property_files(step)
         return [request]
 
-    def _arguments(self, step: Step) -> Expression:
-        job = self._job
-        if isinstance(step, ProcessingStep):
-            return processing_arguments(step, self._code_locations[step.code], job)
-        if isinstance(step, TrainingStep):
-            return training_arguments(step, job)
-        if isinstance(step, TuningStep):
-            return tuning_arguments(step, job)
-        if isinstance(step, ConditionStep):
-            return {
-                "Conditions": condition_list(step.condition, job.context),
-                "IfSteps": self._branch(step.if_steps),
-                "ElseSteps": self._branch(step.else_steps),
-            }
-        if isinstance(step, RegisterModelStep):
-            return register_model_arguments(step, job)
-        if isinstance(step, CreateModelStep):
-            return create_model_arguments(step, job)
-        if isinstance(step, TransformStep):
-            return transform_arguments(step, job)
-        assert isinstance(step, FailStep)  # _check_kinds let no other kind through
-        return fail_arguments(step, job.context)
+    def processing(self, step: Step) -> list[Expression]:
+        assert isinstance(step, ProcessingStep)
+        arguments = sagemaker_requests.processing_job(step, self._job, self._render)
+        return self._single(step, "Processing", arguments)
+
+    def training(self, step: Step) -> list[Expression]:
+        assert isinstance(step, TrainingStep)
+        arguments = sagemaker_requests.training_job(step, self._job, self._render)
+        return self._single(step, "Training", arguments)
+
+    def tuning(self, step: Step) -> list[Expression]:
+        assert isinstance(step, TuningStep)
+        arguments = sagemaker_requests.tuning_job(step, self._job, self._render)
+        return self._single(step, "Tuning", arguments)
+
+    def condition(self, step: Step) -> list[Expression]:
+        assert isinstance(step, ConditionStep)
+        arguments = {
+            "Conditions": condition_list(step.condition, self._render.context),
+            "IfSteps": self._branch(step.if_steps),
+            "ElseSteps": self._branch(step.else_steps),
+        }
+        return self._single(step, "Condition", arguments)
+
+    def register_model(self, step: Step) -> list[Expression]:
+        assert isinstance(step, RegisterModelStep)
+        arguments = sagemaker_requests.model_package(step, self._render)
+        return self._single(step, "RegisterModel", arguments)
+
+    def create_model(self, step: Step) -> list[Expression]:
+        assert isinstance(step, CreateModelStep)
+        arguments = sagemaker_requests.model(step, self._job, self._render)
+        return self._single(step, "Model", arguments)
+
+    def transform(self, step: Step) -> list[Expression]:
+        assert isinstance(step, TransformStep)
+        arguments = sagemaker_requests.transform_job(step, self._job, self._render)
+        return self._single(step, "Transform", arguments)
+
+    def endpoint(self, step: Step) -> list[Expression]:
+        assert isinstance(step, EndpointStep)
+        config = _request(
+            config_step_name(step),
+            "EndpointConfig",
+            endpoint_config_arguments(step, self._job, self._render),
+            depends_on=step.depends_on,
+        )
+        endpoint = _request(
+            step.name,
+            "Endpoint",
+            endpoint_arguments(step, self._render.context),
+            display_name=step.display_name,
+            description=step.description,
+        )
+        return [config, endpoint]
+
+    def fail(self, step: Step) -> list[Expression]:
+        assert isinstance(step, FailStep)
+        return self._single(step, "Fail", fail_arguments(step, self._render.context))
 
     def _branch(self, names: tuple[str, ...]) -> list[Expression]:
         return [
@@ -234,11 +254,23 @@ class _StepCompiler:
         ]
 
 
-def _step_types(step: Step) -> tuple[str, ...]:
-    for step_class, step_types in STEP_TYPES.items():
-        if isinstance(step, step_class):
-            return step_types
-    return ()
+_Handler = Callable[[_StepCompiler, Step], list[Expression]]
+
+#: The definition steps of each step kind; a kind missing here is refused, naming it.
+STEP_DISPATCH: StepDispatch[_Handler] = StepDispatch(
+    ORCHESTRATOR,
+    {
+        ProcessingStep: _StepCompiler.processing,
+        TrainingStep: _StepCompiler.training,
+        TuningStep: _StepCompiler.tuning,
+        ConditionStep: _StepCompiler.condition,
+        RegisterModelStep: _StepCompiler.register_model,
+        CreateModelStep: _StepCompiler.create_model,
+        TransformStep: _StepCompiler.transform,
+        EndpointStep: _StepCompiler.endpoint,
+        FailStep: _StepCompiler.fail,
+    },
+)
 
 
 def _request(
@@ -271,18 +303,6 @@ def _parameter(parameter: Parameter) -> dict[str, Expression]:
 # --- Checks ----------------------------------------------------------------------------------
 
 
-def _check_kinds(pipeline: Pipeline) -> None:
-    unknown = [step for step in pipeline.steps if not _step_types(step)]
-    if unknown:
-        raise TypeError(
-            "; ".join(
-                f"step '{step.name}' is a {type(step).__name__}, which the SageMaker Pipelines "
-                f"compiler does not know; it compiles {', '.join(c.__name__ for c in STEP_TYPES)}"
-                for step in unknown
-            )
-        )
-
-
 def _check_derived_step_names(pipeline: Pipeline) -> None:
     # Compared ignoring case, as the spec compares step names.
     names = {step.name.lower(): step.name for step in pipeline.steps}
@@ -294,7 +314,7 @@ def _check_derived_step_names(pipeline: Pipeline) -> None:
         if isinstance(step, EndpointStep) and config_step_name(step).lower() in names
     ]
     if clashes:
-        raise ValueError("; ".join(clashes))
+        raise CompileError("; ".join(clashes), field="name")
 
 
 def _check_code_locations(pipeline: Pipeline, code_locations: Mapping[str, str]) -> None:
@@ -305,9 +325,10 @@ def _check_code_locations(pipeline: Pipeline, code_locations: Mapping[str, str])
     ]
     if missing:
         known = ", ".join(f"'{code}'" for code in code_locations) or "none"
-        raise ValueError(
+        raise CompileError(
             f"code_locations has no S3 URI for {'; '.join(missing)}; pass the S3 URI of each "
-            f"code directory's zip keyed by the step's code value (given keys: {known})"
+            f"code directory's zip keyed by the step's code value (given keys: {known})",
+            field="code_locations",
         )
 
 

@@ -45,6 +45,7 @@ from mlpipes_constructs.spec.references import (
     read_json_path,
 )
 from mlpipes_constructs.spec.steps import (
+    STEP_TYPES,
     ApprovalStatus,
     CategoricalRange,
     ConditionStep,
@@ -76,6 +77,7 @@ from mlpipes_constructs.spec.steps import (
 __all__ = [
     "INSTANCE_TYPES",
     "SCHEMA_VERSION",
+    "STEP_TYPES",
     "And",
     "ApprovalStatus",
     "CategoricalRange",

@@ -480,3 +480,20 @@ class EndpointStep(Step):
     instance_type: str | ParameterRef
     initial_instance_count: int | ParameterRef = 1
     endpoint_name: str | ParameterRef | None = None
+
+
+#: Every kind of step, by its ``kind``: what every compiler must handle.
+STEP_TYPES: Mapping[str, type[Step]] = {
+    step_type.kind: step_type
+    for step_type in (
+        ProcessingStep,
+        TrainingStep,
+        TuningStep,
+        ConditionStep,
+        RegisterModelStep,
+        CreateModelStep,
+        TransformStep,
+        EndpointStep,
+        FailStep,
+    )
+}

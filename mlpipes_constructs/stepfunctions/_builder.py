@@ -14,16 +14,24 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from mlpipes_constructs._internal.job_code import (
+from mlpipes_constructs.compile import JobPlacement
+from mlpipes_constructs.compile.job_code import (
     CODE_DIRECTORY,
     CODE_INPUT_NAME,
     processing_entrypoint,
 )
-from mlpipes_constructs._internal.sagemaker_rules import (
+from mlpipes_constructs.compile.plan import (
+    Branch,
+    Item,
+    Parallel,
+    PlanError,
+    first_step,
+    plan,
+)
+from mlpipes_constructs.compile.rules import (
     has_instance_storage_only,
     training_max_runtime,
 )
-from mlpipes_constructs.compile import JobPlacement
 from mlpipes_constructs.spec import (
     ApprovalStatus,
     CategoricalRange,
@@ -74,14 +82,6 @@ from mlpipes_constructs.stepfunctions._asl import (
     text_list,
 )
 from mlpipes_constructs.stepfunctions._conditions import ConditionError, choice_condition
-from mlpipes_constructs.stepfunctions._plan import (
-    Branch,
-    Item,
-    Parallel,
-    PlanError,
-    first_step,
-    plan,
-)
 from mlpipes_constructs.stepfunctions._task_base import sagemaker_arn
 from mlpipes_constructs.stepfunctions.tuning_job import SageMakerCreateHyperParameterTuningJob
 

@@ -19,8 +19,8 @@ from unittest import mock
 
 import pytest
 
-from mlpipes_constructs._internal.job_code import processing_entrypoint
 from mlpipes_constructs.compile import JobPlacement
+from mlpipes_constructs.compile.job_code import processing_entrypoint
 from mlpipes_constructs.reference import XGBOOST_HYPERPARAMETERS, reference_pipeline
 from mlpipes_constructs.reference.pipeline import ACCURACY_JSON_PATH
 from mlpipes_constructs.sagemaker.compiler import compile_pipeline_definition

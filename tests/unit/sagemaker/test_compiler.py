@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from mlpipes_constructs._internal.job_code import processing_entrypoint
-from mlpipes_constructs.compile import JobPlacement
+from mlpipes_constructs.compile import JobPlacement, UnsupportedStepError
+from mlpipes_constructs.compile.job_code import processing_entrypoint
 from mlpipes_constructs.reference import reference_pipeline
 from mlpipes_constructs.sagemaker.compiler import (
     compile_pipeline_definition,
@@ -820,13 +820,18 @@ def test_missing_code_locations_name_each_step_and_code() -> None:
     assert "given keys: 'other/dir'" in str(error.value)
 
 
-def test_unknown_step_kinds_are_a_type_error() -> None:
+def test_unknown_step_kinds_are_refused_naming_the_kind_and_the_compiler() -> None:
     @dataclass(frozen=True, kw_only=True)
     class Custom(Step):
         kind: ClassVar[str] = "custom"
 
-    with pytest.raises(TypeError, match=r"step 'Odd' is a Custom, which .* does not know"):
+    with pytest.raises(UnsupportedStepError) as raised:
         compile_steps(processing(), Custom(name="Odd"))
+    assert (raised.value.step, raised.value.kind) == ("Odd", "custom")
+    assert str(raised.value) == (
+        "SageMaker Pipelines: step 'Odd': steps of kind 'custom' are not supported by the "
+        "SageMaker Pipelines compiler"
+    )
 
 
 # --- Endpoints ---------------------------------------------------------------------------------

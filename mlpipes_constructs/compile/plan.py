@@ -1,4 +1,4 @@
-"""The order a state machine runs a pipeline's steps in: stages of concurrent chains.
+"""The order an orchestrator runs a pipeline's steps in: stages of concurrent chains.
 
 A condition step and its two branches form one unit; every other step is a unit of its own.
 Units are arranged into a sequence of stages: where two or more groups of units are
@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from mlpipes_constructs.compile.errors import CompileError
 from mlpipes_constructs.spec import ConditionStep, FailStep, Pipeline, Step
 from mlpipes_constructs.spec.graph import step_dependencies, topological_order
 
@@ -39,8 +40,8 @@ class Parallel:
 Item = Step | Branch | Parallel
 
 
-class PlanError(ValueError):
-    """The pipeline's steps cannot be arranged as one state machine."""
+class PlanError(CompileError):
+    """The pipeline's steps cannot be arranged as stages of sequences, choices and parallels."""
 
 
 def plan(pipeline: Pipeline) -> tuple[Item, ...]:

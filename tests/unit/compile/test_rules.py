@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlpipes_constructs._internal.sagemaker_rules import (
+from mlpipes_constructs.compile.rules import (
     DEFAULT_MAX_RUNTIME_SECONDS,
     has_instance_storage_only,
     training_max_runtime,

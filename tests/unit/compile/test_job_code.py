@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mlpipes_constructs._internal.job_code import (
+from mlpipes_constructs.compile.job_code import (
     BOOTSTRAP,
     MAX_ENTRYPOINT_ITEM_LENGTH,
     processing_entrypoint,
