@@ -14,44 +14,33 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from mlpipes_constructs.compile import JobPlacement
-from mlpipes_constructs.compile.job_code import (
-    CODE_DIRECTORY,
-    CODE_INPUT_NAME,
-    processing_entrypoint,
-)
-from mlpipes_constructs.compile.plan import (
+from mlpipes_constructs.compile import (
     Branch,
     Item,
+    JobContext,
+    JobPlacement,
     Parallel,
     PlanError,
+    Request,
+    StepDispatch,
     first_step,
     plan,
 )
-from mlpipes_constructs.compile.rules import (
-    has_instance_storage_only,
-    training_max_runtime,
-)
+from mlpipes_constructs.compile import requests as sagemaker_requests
+from mlpipes_constructs.compile.locations import processing_output_keys
 from mlpipes_constructs.spec import (
-    ApprovalStatus,
-    CategoricalRange,
     ConditionStep,
-    ContinuousRange,
     CreateModelStep,
     EndpointStep,
     FailStep,
-    Join,
     JsonValue,
     ModelArtifacts,
-    ModelName,
     Operand,
     ParameterRef,
     Pipeline,
     ProcessingStep,
     RegisterModelStep,
     Step,
-    StepOutput,
-    TrainingJobSettings,
     TrainingMetric,
     TrainingStep,
     TransformStep,
@@ -71,21 +60,16 @@ from mlpipes_constructs.stepfunctions._api_task import (
     SageMakerApi,
     SageMakerApiTask,
 )
-from mlpipes_constructs.stepfunctions._asl import (
-    Expr,
-    Value,
-    concat,
-    field,
-    fields,
-    json_path,
-    state_name,
-    text_list,
-)
+from mlpipes_constructs.stepfunctions._asl import Expr, Value, concat, field, state_name
 from mlpipes_constructs.stepfunctions._conditions import ConditionError, choice_condition
+from mlpipes_constructs.stepfunctions._renderer import (
+    StateMachineRenderer,
+    asl_parameters,
+)
 from mlpipes_constructs.stepfunctions._task_base import sagemaker_arn
 from mlpipes_constructs.stepfunctions.tuning_job import SageMakerCreateHyperParameterTuningJob
 
-RUN_ROOT = "$.run.root"
+ORCHESTRATOR = "Step Functions"
 RUN_NAME = "$.run.name"
 FAIL_STATE = "Pipeline.Failed"
 #: The error of an execution a step failed (the step's own error is in the cause: a Fail state
@@ -160,7 +144,6 @@ class Builder:
         self.artifact_prefix = artifact_prefix
         self.code_locations = code_locations
         self.kms_key = kms_key
-        self.network = placement
         self.pattern = pattern
         self.name_prefix = name_prefix
         self.retry = retry
@@ -173,6 +156,10 @@ class Builder:
                     else naming.MAX_NAME_LENGTH
                 )
                 self.slugs[step.name] = naming.slug(name_prefix, step.name, limit)
+        self.render = StateMachineRenderer(pipeline, self.slugs, code_locations)
+        self.job = JobContext(
+            job_role.role_arn, kms_key.key_arn if kms_key is not None else None, placement
+        )
         self.step_states: dict[str, sfn.State] = {}
         self.task_states: list[sfn.State] = []
         self._handlers: dict[str, sfn.Pass] = {}
@@ -187,6 +174,8 @@ class Builder:
 
     def check(self) -> list[str]:
         """Everything that keeps the pipeline from compiling, as messages."""
+        for step in self.pipeline.steps:
+            STEP_DISPATCH.handler(step)
         messages: list[str] = []
         try:
             self._items = plan(self.pipeline)
@@ -249,67 +238,10 @@ class Builder:
 
     def value(self, value: object) -> Value:
         """A spec value (constant or reference) as an ASL value."""
-        if isinstance(value, ParameterRef):
-            return Expr(f"$.parameters.{value.name}")
-        if isinstance(value, StepOutput):
-            location = self.output_location(value.step, value.output)
-            return concat([location, f"/{value.path}"]) if value.path else location
-        if isinstance(value, ModelArtifacts):
-            return self.model_artifacts(value.step)
-        if isinstance(value, ModelName):
-            return Expr(naming.name_expression(self.slugs[value.step]))
-        if isinstance(value, JsonValue):
-            return Expr(self._path(value))
-        if isinstance(value, Join):
-            return concat([self.value(v) for v in value.values], value.separator)
-        if isinstance(value, ApprovalStatus):
-            return value.value
-        if value is None or isinstance(value, str | int | float | bool):
-            return value
-        raise TypeError(f"cannot use {value!r} in a state machine")
-
-    def _text(self, value: object) -> Value:
-        """A value the API wants as a string (hyperparameters)."""
-        resolved = self.value(value)
-        if isinstance(resolved, Expr):
-            return Expr(f"States.Format('{{}}', {resolved.text})")
-        if isinstance(resolved, bool):
-            return "true" if resolved else "false"
-        return str(resolved)
+        return self.render.value(value)
 
     def _path(self, operand: Operand) -> str:
-        if isinstance(operand, ParameterRef):
-            return f"$.parameters.{operand.name}"
-        if isinstance(operand, JsonValue):
-            base = f"$.properties.{operand.step}.{operand.property_file}.document"
-            return json_path(base, operand.json_path)
-        raise ConditionError(f"cannot read {operand!r} in a Choice state")
-
-    def output_location(self, step_name: str, output_name: str) -> Value:
-        step = self.pipeline.step(step_name)
-        assert isinstance(step, ProcessingStep)
-        output = next(o for o in step.outputs if o.name == output_name)
-        if output.destination is not None:
-            return self.value(output.destination)
-        return Expr(f"States.Format('{{}}/{step_name}/{output_name}', {RUN_ROOT})")
-
-    def model_output_path(self, step: TrainingJobSettings, step_name: str) -> Value:
-        if step.output_path is not None:
-            return self.value(step.output_path)
-        return Expr(f"States.Format('{{}}/{step_name}/model', {RUN_ROOT})")
-
-    def model_artifacts(self, step_name: str) -> Value:
-        step = self.pipeline.step(step_name)
-        assert isinstance(step, TrainingStep | TuningStep)
-        job: Value = (
-            Expr(f"$.steps.{step_name}.BestTrainingJobName")
-            if isinstance(step, TuningStep)
-            else Expr(naming.name_expression(self.slugs[step_name]))
-        )
-        path = self.model_output_path(step, step_name)
-        if isinstance(path, str):
-            path = path.rstrip("/")
-        return concat([path, "/", job, "/output/model.tar.gz"])
+        return self.render.path(operand)
 
     # --- building -----------------------------------------------------------------------------
 
@@ -389,10 +321,7 @@ class Builder:
             if key not in loaded:
                 loads.append(self._load(step.name, ref))
                 loaded = loaded | {key}
-        if isinstance(item, Branch):
-            first, last = self._branch(item, loaded)
-        else:
-            first, last = self._step(item)
+        first, last = STEP_DISPATCH.handler(step)(self, item, loaded)
         if loads:
             for load, following in zip(loads, [*loads[1:], first], strict=True):
                 load.next(following)
@@ -400,9 +329,10 @@ class Builder:
         self.step_states[step.name] = first
         return first, last, loaded
 
-    def _branch(
-        self, branch: Branch, loaded: frozenset[tuple[str, str]]
+    def branch(
+        self, branch: Item, loaded: frozenset[tuple[str, str]]
     ) -> tuple[sfn.State, list[sfn.INextable]]:
+        assert isinstance(branch, Branch)
         name = branch.step.name
         choice = sfn.Choice(self.scope, name, comment=branch.step.description)
         if_start, if_ends, _ = self._sequence(branch.if_plan, loaded)
@@ -469,29 +399,7 @@ class Builder:
         state.next(merge)
         return state, [merge]
 
-    def _step(self, step: Step) -> tuple[sfn.State, list[sfn.INextable]]:
-        if isinstance(step, ProcessingStep):
-            state: sfn.TaskStateBase = self._processing(step)
-        elif isinstance(step, TuningStep):
-            state = self._tuning(step)
-        elif isinstance(step, TrainingStep):
-            state = self._training(step)
-        elif isinstance(step, CreateModelStep):
-            state = self._create_model(step)
-        elif isinstance(step, TransformStep):
-            state = self._transform(step)
-        elif isinstance(step, RegisterModelStep):
-            state = self._register(step)
-        elif isinstance(step, EndpointStep):
-            return self._endpoint(step)
-        elif isinstance(step, FailStep):
-            return self._fail(step), []
-        else:
-            raise TypeError(f"step '{step.name}' of kind '{step.kind}' is not supported")
-        self._guard(state, step.name)
-        return state, [state]
-
-    def _guard(self, state: sfn.TaskStateBase, step_name: str, errors: Any = None) -> None:
+    def guard(self, state: sfn.TaskStateBase, step_name: str, errors: Any = None) -> None:
         """Retry throttling and service errors; send any other error to the step's handler."""
         if errors is None:
             self.retry(state)
@@ -534,50 +442,20 @@ class Builder:
 
     # --- steps --------------------------------------------------------------------------------
 
-    def _kms(self, key: str) -> dict[str, Any]:
-        return {key: self.kms_key.key_arn} if self.kms_key is not None else {}
-
-    def _vpc(self, key: str = "VpcConfig") -> dict[str, Any]:
-        if self.network is None:
-            return {}
-        return {
-            key: {
-                "SecurityGroupIds": list(self.network.security_group_ids),
-                "Subnets": list(self.network.subnet_ids),
-            }
-        }
-
-    def _compute(
-        self,
-        step: ProcessingStep | TrainingJobSettings | TransformStep,
-        volume_size_gb: int | None = None,
-    ) -> dict[str, Any]:
-        """A job's instances and their storage volume, encrypted with the pipeline's key."""
-        volume = {} if volume_size_gb is None else {"VolumeSizeInGB": volume_size_gb}
-        return {
-            **fields(
-                {
-                    "InstanceCount": self.value(step.instance_count),
-                    "InstanceType": self.value(step.instance_type),
-                }
-            ),
-            **volume,
-            **self._kms("VolumeKmsKeyId"),
-        }
-
     def _name(self, step_name: str) -> tuple[str, str]:
         """The name expression and IAM name prefix of a step's SageMaker resource."""
         slug = self.slugs[step_name]
         return naming.name_expression(slug), f"{slug}-"
 
-    def _api_task(
-        self, step: Step, api: SageMakerApi, request: Mapping[str, Any]
-    ) -> SageMakerApiTask:
+    def _api_task(self, step: Step, api: SageMakerApi, request: Request) -> SageMakerApiTask:
         """The task that creates the step's SageMaker resource with ``api``; drops the result.
 
-        Jobs follow the compiler's integration pattern; APIs that pass a role pass the job role.
+        Jobs follow the compiler's integration pattern; an API that passes a role gets the job
+        role from the task, which also scopes ``iam:PassRole`` to it.
         """
         name, prefix = self._name(step.name)
+        if api.role_key:
+            request = {key: value for key, value in request.items() if key != api.role_key}
         return SageMakerApiTask(
             self.scope,
             step.name,
@@ -585,172 +463,28 @@ class Builder:
             api=api,
             name=name,
             name_prefix=prefix,
-            request=request,
+            request=asl_parameters(request),
             role=self.job_role if api.role_key else None,
             integration_pattern=self.pattern if api.sync_rule else None,
             result_path=_DISCARD,
         )
 
-    def _s3_input(self, source: object) -> dict[str, Any]:
-        return {
-            "S3DataType": "S3Prefix",
-            **field("S3Uri", self.value(source)),
-            "S3DataDistributionType": "FullyReplicated",
-        }
-
-    def _processing(self, step: ProcessingStep) -> sfn.TaskStateBase:
-        code_input = {
-            "InputName": CODE_INPUT_NAME,
-            "S3Input": {
-                **self._s3_input(self.code_locations[step.code]),
-                "LocalPath": CODE_DIRECTORY,
-                "S3InputMode": "File",
-            },
-        }
-        inputs = [
-            {
-                "InputName": item.name,
-                "S3Input": {
-                    **self._s3_input(item.source),
-                    "LocalPath": item.destination,
-                    "S3InputMode": "File",
-                },
-            }
-            for item in step.inputs
-        ]
-        app: dict[str, Any] = {
-            "ImageUri": step.image_uri,
-            "ContainerEntrypoint": processing_entrypoint(step.entry_point),
-        }
-        if step.arguments:
-            app.update(text_list("ContainerArguments", [self.value(a) for a in step.arguments]))
-        request: dict[str, Any] = {
-            "AppSpecification": app,
-            "ProcessingInputs": [code_input, *inputs],
-            "ProcessingResources": {"ClusterConfig": self._compute(step, step.volume_size_gb)},
-        }
-        if step.outputs:
-            request["ProcessingOutputConfig"] = {
-                "Outputs": [
-                    {
-                        "OutputName": output.name,
-                        "S3Output": {
-                            **field("S3Uri", self.output_location(step.name, output.name)),
-                            "LocalPath": output.source,
-                            "S3UploadMode": "EndOfJob",
-                        },
-                    }
-                    for output in step.outputs
-                ],
-                **self._kms("KmsKeyId"),
-            }
-        if step.environment:
-            request["Environment"] = dict(step.environment)
-        if step.max_runtime_seconds is not None:
-            request["StoppingCondition"] = {"MaxRuntimeInSeconds": step.max_runtime_seconds}
-        if self.network is not None:
-            request["NetworkConfig"] = {
-                "EnableInterContainerTrafficEncryption": (
-                    self.network.enable_inter_container_traffic_encryption
-                ),
-                **self._vpc(),
-            }
+    def processing(self, step: Step) -> sfn.TaskStateBase:
+        assert isinstance(step, ProcessingStep)
+        request = sagemaker_requests.processing_job(step, self.job, self.render)
         return self._api_task(step, PROCESSING_JOB, request)
 
-    def _training_definition(self, step: TrainingJobSettings, step_name: str) -> dict[str, Any]:
-        algorithm: dict[str, Any] = {"TrainingInputMode": "File"}
-        if step.image_uri is not None:
-            algorithm["TrainingImage"] = step.image_uri
-        if step.algorithm_name is not None:
-            algorithm["AlgorithmName"] = step.algorithm_name
-        if step.metric_definitions:
-            algorithm["MetricDefinitions"] = [
-                {"Name": m.name, "Regex": m.regex} for m in step.metric_definitions
-            ]
-        channels = []
-        for channel in step.channels:
-            entry: dict[str, Any] = {
-                "ChannelName": channel.name,
-                "DataSource": {"S3DataSource": self._s3_input(channel.source)},
-            }
-            if channel.content_type:
-                entry["ContentType"] = channel.content_type
-            channels.append(entry)
-        stopping: dict[str, Any] = {
-            "MaxRuntimeInSeconds": training_max_runtime(
-                step.max_runtime_seconds, step.max_wait_seconds
-            )
-        }
-        if step.use_spot_instances and step.max_wait_seconds is not None:
-            stopping["MaxWaitTimeInSeconds"] = step.max_wait_seconds
-        definition: dict[str, Any] = {
-            "AlgorithmSpecification": algorithm,
-            "OutputDataConfig": {
-                **field("S3OutputPath", self.model_output_path(step, step_name)),
-                **self._kms("KmsKeyId"),
-            },
-            "ResourceConfig": self._compute(step, step.volume_size_gb),
-            "StoppingCondition": stopping,
-            **self._vpc(),
-        }
-        # SageMaker wants at least one channel when InputDataConfig is given.
-        if channels:
-            definition["InputDataConfig"] = channels
-        if self.network is not None:
-            definition["EnableInterContainerTrafficEncryption"] = (
-                self.network.enable_inter_container_traffic_encryption
-            )
-        if step.use_spot_instances:
-            definition["EnableManagedSpotTraining"] = True
-        if step.environment:
-            definition["Environment"] = dict(step.environment)
-        return definition
-
-    def _hyperparameters(self, step: TrainingJobSettings) -> dict[str, Any]:
-        return fields({key: self._text(value) for key, value in step.hyperparameters.items()})
-
-    def _training(self, step: TrainingStep) -> sfn.TaskStateBase:
-        request = self._training_definition(step, step.name)
-        if step.hyperparameters:
-            request["HyperParameters"] = self._hyperparameters(step)
+    def training(self, step: Step) -> sfn.TaskStateBase:
+        assert isinstance(step, TrainingStep)
+        request = sagemaker_requests.training_job(step, self.job, self.render)
         return self._api_task(step, TRAINING_JOB, request)
 
-    def _tuning(self, step: TuningStep) -> sfn.TaskStateBase:
-        definition = self._training_definition(step, step.name)
-        if step.hyperparameters:
-            definition["StaticHyperParameters"] = self._hyperparameters(step)
-        ranges: dict[str, list[dict[str, Any]]] = {}
-        for item in step.parameter_ranges:
-            if isinstance(item, CategoricalRange):
-                ranges.setdefault("CategoricalParameterRanges", []).append(
-                    {"Name": item.name, "Values": list(item.values)}
-                )
-                continue
-            key = (
-                "ContinuousParameterRanges"
-                if isinstance(item, ContinuousRange)
-                else "IntegerParameterRanges"
-            )
-            ranges.setdefault(key, []).append(
-                {
-                    "Name": item.name,
-                    "MinValue": str(item.min_value),
-                    "MaxValue": str(item.max_value),
-                    "ScalingType": item.scaling.value,
-                }
-            )
-        config = {
-            "Strategy": step.strategy.value,
-            "HyperParameterTuningJobObjective": {
-                "Type": step.objective_type.value,
-                "MetricName": step.objective_metric,
-            },
-            "ResourceLimits": {
-                "MaxNumberOfTrainingJobs": step.max_jobs,
-                "MaxParallelTrainingJobs": step.max_parallel_jobs,
-            },
-            "ParameterRanges": ranges,
-        }
+    def tuning(self, step: Step) -> sfn.TaskStateBase:
+        assert isinstance(step, TuningStep)
+        request = sagemaker_requests.tuning_job(step, self.job, self.render)
+        # The task passes the job role as the training job definition's RoleArn.
+        definition = request["TrainingJobDefinition"]
+        request["TrainingJobDefinition"] = {k: v for k, v in definition.items() if k != "RoleArn"}
         sync = self.pattern == sfn.IntegrationPattern.RUN_JOB
         name, prefix = self._name(step.name)
         return SageMakerCreateHyperParameterTuningJob(
@@ -760,7 +494,7 @@ class Builder:
             tuning_job_name=name,
             job_name_prefix=prefix,
             role=self.job_role,
-            request={"HyperParameterTuningJobConfig": config, "TrainingJobDefinition": definition},
+            request=asl_parameters(request),
             integration_pattern=self.pattern,
             result_selector=(
                 {"BestTrainingJobName.$": "$.BestTrainingJob.TrainingJobName"} if sync else None
@@ -768,68 +502,18 @@ class Builder:
             result_path=f"$.steps.{step.name}" if sync else _DISCARD,
         )
 
-    def _create_model(self, step: CreateModelStep) -> sfn.TaskStateBase:
-        container: dict[str, Any] = {
-            "Image": step.image_uri,
-            **field("ModelDataUrl", self.value(step.model)),
-        }
-        if step.environment:
-            container["Environment"] = dict(step.environment)
-        return self._api_task(step, MODEL, {"PrimaryContainer": container, **self._vpc()})
+    def create_model(self, step: Step) -> sfn.TaskStateBase:
+        assert isinstance(step, CreateModelStep)
+        request = sagemaker_requests.model(step, self.job, self.render)
+        return self._api_task(step, MODEL, request)
 
-    def _transform(self, step: TransformStep) -> sfn.TaskStateBase:
-        transform_input: dict[str, Any] = {
-            "DataSource": {
-                "S3DataSource": {
-                    "S3DataType": "S3Prefix",
-                    **field("S3Uri", self.value(step.input_data)),
-                }
-            },
-            "SplitType": step.split_type.value,
-        }
-        if step.content_type:
-            transform_input["ContentType"] = step.content_type
-        output = (
-            self.value(step.output_path)
-            if step.output_path is not None
-            else Expr(f"States.Format('{{}}/{step.name}/output', {RUN_ROOT})")
-        )
-        request = {
-            **field("ModelName", self.value(step.model)),
-            "TransformInput": transform_input,
-            "TransformOutput": {**field("S3OutputPath", output), **self._kms("KmsKeyId")},
-            "TransformResources": self._compute(step),
-        }
+    def transform(self, step: Step) -> sfn.TaskStateBase:
+        assert isinstance(step, TransformStep)
+        request = sagemaker_requests.transform_job(step, self.job, self.render)
         return self._api_task(step, TRANSFORM_JOB, request)
 
-    def _register(self, step: RegisterModelStep) -> sfn.TaskStateBase:
-        specification: dict[str, Any] = {
-            "Containers": [
-                {"Image": step.image_uri, **field("ModelDataUrl", self.value(step.model))}
-            ],
-            "SupportedContentTypes": list(step.content_types),
-            "SupportedResponseMIMETypes": list(step.response_types),
-        }
-        if step.inference_instance_types:
-            specification["SupportedRealtimeInferenceInstanceTypes"] = list(
-                step.inference_instance_types
-            )
-        if step.transform_instance_types:
-            specification["SupportedTransformInstanceTypes"] = list(step.transform_instance_types)
-        parameters: dict[str, Any] = {
-            "ModelPackageGroupName": step.model_package_group_name,
-            **field("ModelApprovalStatus", self.value(step.approval_status)),
-            "InferenceSpecification": specification,
-        }
-        if step.metrics_report is not None:
-            parameters["ModelMetrics"] = {
-                "ModelQuality": {
-                    "Statistics": {
-                        "ContentType": "application/json",
-                        **field("S3Uri", self.value(step.metrics_report)),
-                    }
-                }
-            }
+    def register(self, step: Step) -> sfn.TaskStateBase:
+        assert isinstance(step, RegisterModelStep)
         group = step.model_package_group_name
         return tasks.CallAwsService(
             self.scope,
@@ -837,17 +521,15 @@ class Builder:
             comment=step.description,
             service="sagemaker",
             action="createModelPackage",
-            parameters=parameters,
+            parameters=asl_parameters(sagemaker_requests.model_package(step, self.render)),
             iam_action="sagemaker:CreateModelPackage",
-            iam_resources=[
-                sagemaker_arn(self.scope, "model-package", f"{group}/*"),
-                sagemaker_arn(self.scope, "model-package-group", group),
-            ],
+            # IAM authorizes CreateModelPackage on the new version only, not on its group.
+            iam_resources=[sagemaker_arn(self.scope, "model-package", f"{group}/*")],
             result_selector={"ModelPackageArn.$": "$.ModelPackageArn"},
             result_path=f"$.steps.{step.name}",
         )
 
-    def _endpoint(self, step: EndpointStep) -> tuple[sfn.State, list[sfn.INextable]]:
+    def endpoint(self, step: EndpointStep) -> tuple[sfn.State, list[sfn.INextable]]:
         """Create an endpoint config, create or update the endpoint, wait until it is in service.
 
         DescribeEndpoint tells whether the endpoint exists: only its "not found" error leads to
@@ -862,25 +544,10 @@ class Builder:
             )
         )
         config_name, config_prefix = self._name(step.name)
-        request: dict[str, Any] = {
-            "ProductionVariants": [
-                {
-                    "VariantName": "AllTraffic",
-                    **fields(
-                        {
-                            "ModelName": self.value(step.model),
-                            "InstanceType": self.value(step.instance_type),
-                            "InitialInstanceCount": self.value(step.initial_instance_count),
-                        }
-                    ),
-                    "InitialVariantWeight": 1,
-                }
-            ]
-        }
+        request = sagemaker_requests.endpoint_config(step, self.job, self.render)
         key_statements: list[iam.PolicyStatement] = []
-        # Instance types with local storage only refuse a KmsKeyId (the hardware encrypts it).
-        if self.kms_key is not None and not has_instance_storage_only(step.instance_type):
-            request["KmsKeyId"] = self.kms_key.key_arn
+        # Instance types with local storage only get no KmsKeyId (the hardware encrypts it).
+        if self.kms_key is not None and "KmsKeyId" in request:
             key_statements.append(
                 iam.PolicyStatement(
                     actions=["kms:CreateGrant"],
@@ -895,7 +562,7 @@ class Builder:
             api=ENDPOINT_CONFIG,
             name=config_name,
             name_prefix=config_prefix,
-            request=request,
+            request=asl_parameters(request),
             extra_statements=key_statements,
             result_path=_DISCARD,
         )
@@ -957,11 +624,11 @@ class Builder:
             sfn.Condition.string_equals(f"$.steps.{step.name}.EndpointStatus", "Failed"), failed
         )
         check.otherwise(wait)
-        self._guard(config, step.name)
-        self._guard(describe, step.name, ["ThrottlingException"])
-        self._guard(deploy["Create"], step.name)
-        self._guard(deploy["Update"], step.name)
-        self._guard(status, step.name, ["ThrottlingException"])
+        self.guard(config, step.name)
+        self.guard(describe, step.name, ["ThrottlingException"])
+        self.guard(deploy["Create"], step.name)
+        self.guard(deploy["Update"], step.name)
+        self.guard(status, step.name, ["ThrottlingException"])
         config.next(describe)
         describe.next(deploy["Update"])
         deploy["Create"].next(wait)
@@ -984,7 +651,7 @@ class Builder:
             result_path=result_path,
         )
 
-    def _fail(self, step: FailStep) -> sfn.Fail:
+    def fail(self, step: FailStep) -> sfn.Fail:
         message = self.value(step.error_message)
         if isinstance(message, Expr):
             return sfn.Fail(
@@ -1012,7 +679,8 @@ class Builder:
                 [
                     self.artifact_prefix,
                     Expr(RUN_NAME),
-                    f"/{ref.step}/{output.name}/{property_file.path}",
+                    "".join(f"/{key}" for key in processing_output_keys(ref.step, output.name)),
+                    f"/{property_file.path}",
                 ]
             )
             resource = self.bucket.arn_for_objects(f"{self.artifact_prefix}*")
@@ -1041,5 +709,53 @@ class Builder:
             result_selector={"document.$": "States.StringToJson($.Body)"},
             result_path=f"$.properties.{ref.step}.{ref.property_file}",
         )
-        self._guard(load, owner, ["ThrottlingException", "S3.SlowDownException"])
+        self.guard(load, owner, ["ThrottlingException", "S3.SlowDownException"])
         return load
+
+
+_Loaded = frozenset[tuple[str, str]]
+_Handler = Callable[[Builder, Item, _Loaded], tuple[sfn.State, list[sfn.INextable]]]
+
+
+def _task(build: Callable[[Builder, Step], sfn.TaskStateBase]) -> _Handler:
+    """A handler for a step that is one task, retried and caught like every task."""
+
+    def handler(
+        builder: Builder, item: Item, loaded: _Loaded
+    ) -> tuple[sfn.State, list[sfn.INextable]]:
+        assert isinstance(item, Step)
+        state = build(builder, item)
+        builder.guard(state, item.name)
+        return state, [state]
+
+    return handler
+
+
+def _endpoint(
+    builder: Builder, item: Item, loaded: _Loaded
+) -> tuple[sfn.State, list[sfn.INextable]]:
+    assert isinstance(item, EndpointStep)
+    return builder.endpoint(item)
+
+
+def _fail(builder: Builder, item: Item, loaded: _Loaded) -> tuple[sfn.State, list[sfn.INextable]]:
+    assert isinstance(item, FailStep)
+    return builder.fail(item), []
+
+
+#: The states of each step kind (a condition step comes as the plan's :class:`Branch`); a kind
+#: missing here is refused, naming it.
+STEP_DISPATCH: StepDispatch[_Handler] = StepDispatch(
+    ORCHESTRATOR,
+    {
+        ProcessingStep: _task(Builder.processing),
+        TrainingStep: _task(Builder.training),
+        TuningStep: _task(Builder.tuning),
+        ConditionStep: Builder.branch,
+        RegisterModelStep: _task(Builder.register),
+        CreateModelStep: _task(Builder.create_model),
+        TransformStep: _task(Builder.transform),
+        EndpointStep: _endpoint,
+        FailStep: _fail,
+    },
+)

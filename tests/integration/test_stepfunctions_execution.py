@@ -4,7 +4,7 @@ moto runs request-response SageMaker tasks (it forwards them to its SageMaker em
 ``.sync`` ones, so this harness, and only it, compiles the reference pipeline with
 ``integration_pattern=REQUEST_RESPONSE``: jobs are created and "finish" at once, without
 writing outputs. The harness therefore writes the evaluation report itself, at the key the
-state machine reads (``<prefix><execution name>/Evaluate/evaluation/evaluation.json``, known
+state machine reads (``<prefix><execution name>/Evaluate/output/evaluation/evaluation.json``, known
 from the execution name), before it starts the execution.
 
 One moto gap is bridged here: its AWS SDK integration hands ``s3:getObject``'s ``Body`` on as a
@@ -130,7 +130,7 @@ def _run(
     """Write the report the Evaluate job would write, run an execution, wait for its end."""
     aws["s3"].put_object(
         Bucket=BUCKET,
-        Key=f"{PREFIX}{name}/Evaluate/evaluation/evaluation.json",
+        Key=f"{PREFIX}{name}/Evaluate/output/evaluation/evaluation.json",
         Body=json.dumps({"metrics": {"accuracy": {"value": accuracy}}}),
     )
     functions = aws["stepfunctions"]

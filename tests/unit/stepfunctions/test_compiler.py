@@ -32,6 +32,7 @@ from tests.asl import all_states, definition_of, transition_problems
 from tests.conftest import TEST_ENV
 
 BUCKET = "artifacts"
+REPORT_KEY = "Evaluate/output/evaluation/evaluation.json"
 PREFIX = "pipelines/ref/"
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234"
 
@@ -119,7 +120,7 @@ def test_condition_reads_the_report_with_the_sdk_and_no_lambda(states: dict[str,
     assert load["Resource"] == "arn:aws:states:::aws-sdk:s3:getObject"
     assert load["Parameters"] == {
         "Bucket": BUCKET,
-        "Key.$": (f"States.Format('{PREFIX}{{}}/Evaluate/evaluation/evaluation.json', $.run.name)"),
+        "Key.$": f"States.Format('{PREFIX}{{}}/{REPORT_KEY}', $.run.name)",
     }
     assert load["ResultSelector"] == {"document.$": "States.StringToJson($.Body)"}
     assert all("lambda" not in str(state.get("Resource", "")) for state in states.values())
@@ -147,13 +148,14 @@ def test_processing_job_runs_the_uploaded_code_and_writes_under_the_run(
     assert request["AppSpecification"]["ContainerEntrypoint"] == processing_entrypoint(
         "preprocess.py"
     )
-    code = request["ProcessingInputs"][0]
+    # As on SageMaker Pipelines: the spec's inputs in order, then the code.
+    code = request["ProcessingInputs"][-1]
     assert code["InputName"] == "code"
     assert code["S3Input"]["S3Uri"] == "s3://code/scripts.zip"
     assert code["S3Input"]["LocalPath"] == CODE_DIRECTORY
-    assert request["ProcessingInputs"][1]["S3Input"]["S3Uri.$"] == "$.parameters.InputDataUri"
+    assert request["ProcessingInputs"][0]["S3Input"]["S3Uri.$"] == "$.parameters.InputDataUri"
     train = request["ProcessingOutputConfig"]["Outputs"][0]
-    assert train["S3Output"]["S3Uri.$"] == "States.Format('{}/Preprocess/train', $.run.root)"
+    assert train["S3Output"]["S3Uri.$"] == "States.Format('{}/Preprocess/output/train', $.run.root)"
     assert request["ProcessingOutputConfig"]["KmsKeyId"] == KEY_ARN
     assert request["ProcessingResources"]["ClusterConfig"]["InstanceType.$"] == (
         "$.parameters.ProcessingInstanceType"
@@ -162,10 +164,11 @@ def test_processing_job_runs_the_uploaded_code_and_writes_under_the_run(
 
 def test_model_artifacts_are_found_from_the_training_job_name(states: dict[str, Any]) -> None:
     train_slug = naming.slug(naming.default_prefix("mlpipes-review-classifier"), "Train")
-    model = states["Evaluate"]["Parameters"]["ProcessingInputs"][1]["S3Input"]["S3Uri.$"]
+    inputs = states["Evaluate"]["Parameters"]["ProcessingInputs"]
+    (model,) = [item["S3Input"]["S3Uri.$"] for item in inputs if item["InputName"] == "model"]
     assert model == (
         "States.Format('{}/{}/output/model.tar.gz', "
-        "States.Format('{}/Train/model', $.run.root), "
+        "States.Format('{}/Train', $.run.root), "
         f"States.Format('{train_slug}-{{}}', $.run.token))"
     )
     hyperparameters = states["Train"]["Parameters"]["HyperParameters"]

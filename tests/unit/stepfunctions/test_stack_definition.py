@@ -17,7 +17,7 @@ def test_stack_definition_is_valid_asl_with_every_spec_step(bundled_app: Synthes
     assert len(states) == sum(1 for _ in all_states(definition)), "state names are not unique"
     preprocess = states["Preprocess"]["Parameters"]
     assert preprocess["NetworkConfig"]["VpcConfig"]["Subnets"]
-    assert preprocess["ProcessingInputs"][0]["S3Input"]["S3Uri"].startswith("s3://")
+    assert preprocess["ProcessingInputs"][-1]["S3Input"]["S3Uri"].startswith("s3://")
     assert states["RegisterModel"]["Parameters"]["ModelPackageGroupName"] == (
         "mlpipes-review-classifier-sfn"
     )

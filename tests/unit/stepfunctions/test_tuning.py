@@ -150,6 +150,8 @@ def test_tuning_job_config_has_strategy_objective_ranges_and_limits(
         "Strategy": "Random",
         "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "validation:auc"},
         "ResourceLimits": {"MaxNumberOfTrainingJobs": 12, "MaxParallelTrainingJobs": 3},
+        # As SageMaker Pipelines writes it: early stopping explicitly off.
+        "TrainingJobEarlyStoppingType": "Off",
         # SageMaker takes range bounds as strings.
         "ParameterRanges": {
             "ContinuousParameterRanges": [
@@ -183,7 +185,7 @@ def test_training_job_definition_reads_the_processing_outputs(states: dict[str, 
         }
         for name in ("train", "validation")
     ]
-    assert outputs["train"] == "States.Format('{}/Prepare/train', $.run.root)"
+    assert outputs["train"] == "States.Format('{}/Prepare/output/train', $.run.root)"
     assert definition["AlgorithmSpecification"] == {
         "TrainingInputMode": "File",
         "TrainingImage": "xgboost-image",
@@ -198,7 +200,9 @@ def test_training_job_definition_reads_the_processing_outputs(states: dict[str, 
         "VolumeSizeInGB": 30,
     }
     assert definition["OutputDataConfig"] == {
-        "S3OutputPath.$": "States.Format('{}/Tune/model', $.run.root)"
+        "S3OutputPath.$": "States.Format('{}/Tune', $.run.root)",
+        # Explicit, as on SageMaker Pipelines: model references expect a model.tar.gz.
+        "CompressionType": "GZIP",
     }
     assert definition["RoleArn"] == JOB_ROLE_ARN
     assert "HyperParameters" not in definition
@@ -233,7 +237,7 @@ def test_model_reads_the_best_training_jobs_artifacts(states: dict[str, Any]) ->
     assert _evaluate(container["ModelDataUrl.$"], data) == (
         f"{output_path}/{BEST_JOB}/output/model.tar.gz"
     )
-    assert output_path == f"{root}/Tune/model"
+    assert output_path == f"{root}/Tune"
 
 
 def test_role_may_run_tuning_jobs_of_this_step_only(
