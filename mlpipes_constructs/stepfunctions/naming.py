@@ -16,20 +16,18 @@ construction is written in ASL by :func:`run_token_expression` and :func:`name_e
 
 from __future__ import annotations
 
-import hashlib
-import re
+from mlpipes_constructs.compile import naming
+from mlpipes_constructs.compile.naming import (
+    MAX_NAME_LENGTH,
+    MAX_TUNING_JOB_NAME_LENGTH,
+    default_prefix,
+    is_sagemaker_name,
+)
 
 RUN_TOKEN_LENGTH = 20
-#: SageMaker's limit on job, model, endpoint config and endpoint names.
-MAX_NAME_LENGTH = 63
-#: SageMaker's limit on hyperparameter tuning job names.
-MAX_TUNING_JOB_NAME_LENGTH = 32
-#: SageMaker's name pattern.
-NAME_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 #: Where the compiled state machine keeps the split UUID and the run token.
 UUID_PARTS_PATH = "$.uuid"
 RUN_TOKEN_PATH = "$.run.token"
-_HASH_LENGTH = 6
 
 
 def run_token_expression(uuid_parts_path: str = UUID_PARTS_PATH) -> str:
@@ -54,18 +52,11 @@ def run_token_from_uuid(uuid: str) -> str:
 def slug(prefix: str, step_name: str, max_name_length: int = MAX_NAME_LENGTH) -> str:
     """The fixed start of a step's names: ``<prefix>-<step>`` lowercased, shortened to fit.
 
-    The slug leaves room for ``-`` and the run token. A slug that is too long keeps its start
-    and ends with ``-`` and 6 hex digits of the full slug's SHA-256, so different steps keep
-    different slugs.
+    The slug leaves room for ``-`` and the run token; it is shortened the compile core's way
+    (:func:`mlpipes_constructs.compile.naming.shortened`), so different steps keep different
+    slugs.
     """
-    limit = max_name_length - RUN_TOKEN_LENGTH - 1
-    full = "-".join(part for part in (prefix.lower(), step_name.lower()) if part)
-    full = re.sub(r"-+$", "", full)
-    if len(full) <= limit:
-        return full
-    digest = hashlib.sha256(full.encode()).hexdigest()[:_HASH_LENGTH]
-    head = full[: limit - _HASH_LENGTH - 1].rstrip("-")
-    return f"{head}-{digest}"
+    return naming.slug(prefix, step_name, max_name_length - RUN_TOKEN_LENGTH - 1)
 
 
 def resource_name(name_slug: str, run_token: str) -> str:
@@ -78,11 +69,16 @@ def name_expression(name_slug: str, run_token_path: str = RUN_TOKEN_PATH) -> str
     return f"States.Format('{name_slug}-{{}}', {run_token_path})"
 
 
-def default_prefix(pipeline_name: str) -> str:
-    """A pipeline's default job name prefix: its name, lowercased, at most 16 characters."""
-    return pipeline_name.lower()[:16].rstrip("-")
-
-
-def is_sagemaker_name(name: str, max_length: int = MAX_NAME_LENGTH) -> bool:
-    """Whether SageMaker accepts ``name`` (letters, digits, hyphens; ``max_length`` at most)."""
-    return len(name) <= max_length and NAME_PATTERN.fullmatch(name) is not None
+__all__ = [
+    "MAX_NAME_LENGTH",
+    "MAX_TUNING_JOB_NAME_LENGTH",
+    "RUN_TOKEN_LENGTH",
+    "default_prefix",
+    "is_sagemaker_name",
+    "name_expression",
+    "resource_name",
+    "run_token_expression",
+    "run_token_from_uuid",
+    "slug",
+    "uuid_parts_expression",
+]

@@ -32,10 +32,10 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
     state_task_service_aws_sdk,
 )
 
+from mlpipes_constructs.compile.naming import is_sagemaker_name
 from mlpipes_constructs.reference import reference_pipeline
 from mlpipes_constructs.spec import local_code_paths
 from mlpipes_constructs.stepfunctions import compile_state_machine
-from mlpipes_constructs.stepfunctions.naming import NAME_PATTERN
 from tests.asl import definition_of
 
 pytestmark = pytest.mark.integration
@@ -221,6 +221,6 @@ def test_long_execution_names_get_short_unique_job_names(aws: dict[str, Any]) ->
     ]
     assert len(jobs) == 4 and len(set(jobs)) == 4
     for job in jobs:
-        assert len(job) <= 63 and NAME_PATTERN.fullmatch(job), job
+        assert is_sagemaker_name(job), job
     preprocess = sorted(job for job in jobs if "-preprocess-" in job)
     assert preprocess[0] != preprocess[1]
