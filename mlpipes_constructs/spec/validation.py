@@ -421,6 +421,14 @@ def _training_job_problems(step: Step, where: str, context: _Context) -> Iterato
         if count > 1:
             yield f"metric_definitions {where} use the name '{name}' more than once"
     for index, metric in enumerate(step.metric_definitions):
+        # CreateTrainingJob's MetricName and MetricRegex limits.
+        if not 1 <= len(metric.name) <= 255:
+            yield (
+                f"metric_definitions[{index}].name '{metric.name}' {where} must have 1 to 255 "
+                "characters"
+            )
+        if not 1 <= len(metric.regex) <= 500:
+            yield (f"metric_definitions[{index}].regex {where} must have 1 to 500 characters")
         try:
             re.compile(metric.regex)
         except re.error as error:

@@ -304,7 +304,11 @@ class Builder:
             ends = last
             if not ends and index < len(items) - 1:
                 name = first_step(item).name
-                raise PlanError(f"steps after '{name}' can never run: it always fails")
+                raise PlanError(
+                    f"steps after '{name}' can never run: it always fails",
+                    step=name,
+                    orchestrator=ORCHESTRATOR,
+                )
         return start, ends, loaded
 
     def _item(

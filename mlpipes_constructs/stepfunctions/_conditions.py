@@ -106,7 +106,12 @@ def _comparison(
 ) -> sfn.Condition:
     left, operator, right = comparison.left, comparison.operator, comparison.right
     if not _is_reference(left) and not _is_reference(right):
-        holds = _PY[operator](left, right)
+        try:
+            holds = _PY[operator](left, right)
+        except TypeError as error:
+            raise ConditionError(
+                f"compares the constants {left!r} and {right!r}, which cannot be ordered"
+            ) from error
         always = sfn.Condition.is_present("$.run")
         return always if holds else sfn.Condition.not_(always)
     if not _is_reference(left):

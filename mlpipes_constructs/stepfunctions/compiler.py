@@ -39,9 +39,9 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
-from mlpipes_constructs.compile import JobPlacement
+from mlpipes_constructs.compile import CompileError, JobPlacement
 from mlpipes_constructs.spec import Pipeline
-from mlpipes_constructs.stepfunctions._builder import Builder
+from mlpipes_constructs.stepfunctions._builder import ORCHESTRATOR, Builder
 from mlpipes_constructs.stepfunctions.naming import default_prefix
 
 #: Errors every SageMaker task retries: throttling, and the service errors the optimized
@@ -115,7 +115,9 @@ def compile_state_machine(
             Default: the pipeline name, lowercased, at most 16 characters.
 
     Raises:
-        PropsValidationError: bad arguments, or a step the compiler cannot express.
+        PropsValidationError: bad arguments.
+        CompileError: steps the compiler cannot express, each named with its field.
+        UnsupportedStepError: a step of a kind the compiler does not handle.
     """
     problems = Problems(f"{scope.node.path} (compile_state_machine)")
     if not is_unresolved(artifact_prefix):
@@ -156,10 +158,9 @@ def compile_state_machine(
         name_prefix=prefix,
         retry=_retry,
     )
-    problems = Problems(f"{scope.node.path} (compile_state_machine)")
-    for message in builder.check():
-        problems.add(message)
-    problems.raise_if_any()
+    messages = builder.check()
+    if messages:
+        raise CompileError("; ".join(messages), orchestrator=ORCHESTRATOR)
     start, ends = builder.build()
     last = ends[-1] if ends else start
     assert isinstance(last, sfn.State)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mlpipes_constructs.compile.instance_types import check_instance_type
 from mlpipes_constructs.compile.renderer import JobContext, Request, ValueRenderer
 from mlpipes_constructs.compile.rules import has_instance_storage_only
 from mlpipes_constructs.spec import EndpointStep
@@ -17,6 +18,7 @@ def endpoint_config(step: EndpointStep, job: JobContext, render: ValueRenderer) 
     storage only: CreateEndpointConfig refuses a ``KmsKeyId`` for them, and their storage is
     encrypted by the instance's hardware. An instance type given as a parameter gets the key.
     """
+    check_instance_type("endpoint", step.instance_type, step=step.name, field="instance_type")
     request: Request = {
         "ProductionVariants": [
             {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mlpipes_constructs.compile.instance_types import check_instance_type
 from mlpipes_constructs.compile.locations import job_output_keys
 from mlpipes_constructs.compile.renderer import JobContext, Request, ValueRenderer
 from mlpipes_constructs.compile.requests._common import optional, s3_prefix, string_map, volume_key
@@ -34,6 +35,12 @@ def model(step: CreateModelStep, job: JobContext, render: ValueRenderer) -> Requ
 
 def model_package(step: RegisterModelStep, render: ValueRenderer) -> Request:
     """CreateModelPackage: a new version in the step's model package group."""
+    for index, instance_type in enumerate(step.inference_instance_types):
+        field = f"inference_instance_types[{index}]"
+        check_instance_type("endpoint", instance_type, step=step.name, field=field)
+    for index, instance_type in enumerate(step.transform_instance_types):
+        field = f"transform_instance_types[{index}]"
+        check_instance_type("transform", instance_type, step=step.name, field=field)
     request: Request = {"ModelPackageGroupName": step.model_package_group_name}
     if step.metrics_report is not None:
         request["ModelMetrics"] = {
@@ -65,6 +72,7 @@ def model_package(step: RegisterModelStep, render: ValueRenderer) -> Request:
 
 def transform_job(step: TransformStep, job: JobContext, render: ValueRenderer) -> Request:
     """CreateTransformJob without ``TransformJobName``, which the orchestrator sets."""
+    check_instance_type("transform", step.instance_type, step=step.name, field="instance_type")
     transform_input: Request = {
         "DataSource": {"S3DataSource": s3_prefix(render.value(step.input_data))}
     }

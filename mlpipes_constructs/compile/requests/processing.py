@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mlpipes_constructs.compile.instance_types import check_instance_type
 from mlpipes_constructs.compile.job_code import (
     CODE_DIRECTORY,
     CODE_INPUT_NAME,
@@ -19,6 +20,7 @@ def processing_job(step: ProcessingStep, job: JobContext, render: ValueRenderer)
     The step's code directory is the ``code`` input, unpacked and run by the container
     entrypoint (see :mod:`mlpipes_constructs.compile.job_code`).
     """
+    check_instance_type("processing", step.instance_type, step=step.name, field="instance_type")
     cluster = {
         "InstanceType": render.value(step.instance_type),
         "InstanceCount": render.value(step.instance_count),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mlpipes_constructs.compile.instance_types import check_instance_type
 from mlpipes_constructs.compile.locations import job_output_keys
 from mlpipes_constructs.compile.renderer import JobContext, Request, ValueRenderer
 from mlpipes_constructs.compile.requests._common import optional, s3_prefix, string_map, volume_key
@@ -74,6 +75,7 @@ def _training_job_body(
     channel_input_mode: bool = True,
 ) -> Request:
     """The settings a training job and a tuning job's training job definition share."""
+    check_instance_type("training", step.instance_type, step=step.name, field="instance_type")
     body: Request = {}
     if step.channels:
         body["InputDataConfig"] = [

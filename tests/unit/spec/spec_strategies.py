@@ -202,7 +202,7 @@ def _training_settings(draw: st.DrawFn, drawn: _Drawn) -> dict:
         "output_path": draw(st.none() | s3_uris | st.just(ParameterRef(INPUT_PARAMETER.name))),
         "metric_definitions": tuple(
             MetricDefinition(name=n, regex=r"value=([0-9.]+)")
-            for n in draw(st.lists(texts, max_size=2, unique=True))
+            for n in draw(st.lists(st.text(min_size=1, max_size=12), max_size=2, unique=True))
         ),
         "use_spot_instances": spot,
         "max_wait_seconds": (runtime or 1) + draw(st.integers(0, 100)) if spot else None,

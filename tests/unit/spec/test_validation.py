@@ -834,3 +834,13 @@ def test_a_training_job_may_have_twenty_channels(step_name):
     assert problems_of(steps=with_step(step_name, channels=_channels(21))) == [
         f"channels {where} has 21 entries; at most 20 are allowed"
     ]
+
+
+def test_metric_definitions_need_a_name_and_a_regex_within_sagemakers_limits() -> None:
+    steps = with_step(
+        "Train",
+        metric_definitions=(MetricDefinition(name="", regex=""),),
+    )
+    problems = problems_of(steps=steps)
+    assert any("metric_definitions[0].name '' " in p and "1 to 255" in p for p in problems)
+    assert any("metric_definitions[0].regex" in p and "1 to 500" in p for p in problems)

@@ -13,6 +13,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 
 from mlpipes_constructs._internal.validation import PropsValidationError
+from mlpipes_constructs.compile import CompileError
 from mlpipes_constructs.compile.job_code import CODE_DIRECTORY, processing_entrypoint
 from mlpipes_constructs.reference import reference_pipeline
 from mlpipes_constructs.spec import (
@@ -254,8 +255,14 @@ def test_training_metric_conditions_are_rejected_with_the_alternative() -> None:
         else_steps=("AucTooLow",),
     )
     pipeline = _with_steps(gate, FailStep(name="AucTooLow", error_message="low"))
-    with pytest.raises(PropsValidationError, match=r"TrainingMetric is not supported.*JsonValue"):
+    with pytest.raises(CompileError, match=r"TrainingMetric is not supported.*JsonValue"):
         _compile(pipeline)
+
+
+def test_a_code_directory_without_a_location_is_a_compile_error() -> None:
+    pipeline = reference_pipeline(input_data_uri=f"s3://{BUCKET}/data/")
+    with pytest.raises(CompileError, match="code_locations has no S3 location for code 'scripts'"):
+        _compile(pipeline, code_locations={})
 
 
 @pytest.mark.parametrize(
@@ -263,7 +270,6 @@ def test_training_metric_conditions_are_rejected_with_the_alternative() -> None:
     [
         ({"artifact_prefix": "/abs/"}, "artifact_prefix '/abs/' must be empty or a folder"),
         ({"artifact_prefix": "no-slash"}, "artifact_prefix 'no-slash'"),
-        ({"code_locations": {}}, "code_locations has no S3 location for code 'scripts'"),
         ({"job_name_prefix": "way-too-long-prefix-x"}, "job_name_prefix 'way-too-long-prefix-x'"),
     ],
 )

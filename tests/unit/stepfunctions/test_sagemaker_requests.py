@@ -14,69 +14,18 @@ from aws_cdk import aws_stepfunctions as sfn
 from mlpipes_constructs.compile import JobPlacement
 from mlpipes_constructs.reference import reference_pipeline
 from mlpipes_constructs.spec import (
-    CreateModelStep,
-    EndpointStep,
-    IntegerRange,
-    MetricDefinition,
-    ModelArtifacts,
-    ModelName,
-    ObjectiveType,
     Pipeline,
-    TrainingStep,
-    TuningStep,
     local_code_paths,
 )
 from mlpipes_constructs.stepfunctions import compile_state_machine
 from tests.asl import all_states, definition_of, resolve_tokens
 from tests.conftest import TEST_ENV
+from tests.contract.pipelines import every_step_kind
 from tests.sagemaker_api import check_request
 
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/train:1"
 NETWORK = JobPlacement(subnet_ids=("subnet-1",), security_group_ids=("sg-1",))
-
-
-def _every_step_kind() -> Pipeline:
-    """The reference pipeline plus spot training, tuning and endpoints, no channels anywhere."""
-    base = reference_pipeline(input_data_uri="s3://artifacts/data/")
-    metric = MetricDefinition(name="validation:auc", regex="auc=([0-9.]+)")
-    extra = (
-        TrainingStep(
-            name="SpotTrain",
-            image_uri=IMAGE,
-            instance_type="ml.m5.xlarge",
-            use_spot_instances=True,
-            max_wait_seconds=3600,
-        ),
-        TuningStep(
-            name="Tune",
-            image_uri=IMAGE,
-            instance_type="ml.m5.xlarge",
-            metric_definitions=(metric,),
-            parameter_ranges=(IntegerRange(name="max_depth", min_value=3, max_value=10),),
-            objective_metric="validation:auc",
-            objective_type=ObjectiveType.MAXIMIZE,
-        ),
-        CreateModelStep(name="TunedModel", model=ModelArtifacts("Tune"), image_uri=IMAGE),
-        EndpointStep(
-            name="Deploy",
-            model=ModelName("TunedModel"),
-            instance_type="ml.m5.large",
-            endpoint_name="reviews",
-        ),
-        EndpointStep(
-            name="DeployNvme",
-            model=ModelName("TunedModel"),
-            instance_type="ml.g5.xlarge",
-            endpoint_name="reviews-gpu",
-        ),
-    )
-    return Pipeline(
-        name=base.name,
-        steps=(*base.steps, *extra),
-        parameters=base.parameters,
-        base_directory=base.base_directory,
-    )
 
 
 def _compiled(pipeline: Pipeline, network: JobPlacement | None) -> tuple[dict[str, Any], Any]:
@@ -105,7 +54,7 @@ def _compiled(pipeline: Pipeline, network: JobPlacement | None) -> tuple[dict[st
 
 @pytest.fixture(scope="module")
 def every_kind() -> tuple[dict[str, Any], dict[str, Any]]:
-    definition, policy = _compiled(_every_step_kind(), NETWORK)
+    definition, policy = _compiled(every_step_kind(), NETWORK)
     return dict(all_states(definition)), policy
 
 
