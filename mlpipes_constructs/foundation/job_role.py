@@ -52,8 +52,8 @@ VPC_DESCRIBE_ACTIONS: tuple[str, ...] = (
     "ec2:DescribeSubnets",
     "ec2:DescribeVpcs",
 )
+#: What SageMaker does with a job's existing network interfaces (authorized on the interface).
 VPC_INTERFACE_ACTIONS: tuple[str, ...] = (
-    "ec2:CreateNetworkInterface",
     "ec2:CreateNetworkInterfacePermission",
     "ec2:DeleteNetworkInterface",
     "ec2:DeleteNetworkInterfacePermission",
@@ -220,7 +220,8 @@ class SageMakerJobRole(Construct):
                 self.policy,
                 resource,
                 "SageMaker creates the job's network interfaces at run time; the ec2:Vpc "
-                "condition keeps interfaces, subnets and security groups inside the job VPC",
+                "condition keeps the subnets and security groups of new interfaces, and every "
+                "change to an existing interface, inside the job VPC",
             )
 
     def _add_log_permissions(self, stack: Stack, job_name_prefix: str | None) -> None:
@@ -273,24 +274,39 @@ class SageMakerJobRole(Construct):
         )
 
     def _add_vpc_permissions(self, stack: Stack, vpc: ec2.IVpc) -> None:
-        self._network_arns = [
+        interfaces, subnets, groups = (
             stack.format_arn(service="ec2", resource=resource, resource_name="*")
             for resource in ("network-interface", "subnet", "security-group")
-        ]
+        )
+        self._network_arns = [interfaces, subnets, groups]
+        in_vpc = {"ArnEquals": {"ec2:Vpc": vpc.vpc_arn}}
         self.policy.add_statements(
             iam.PolicyStatement(
                 sid="DescribeJobNetwork",
                 actions=list(VPC_DESCRIBE_ACTIONS),
                 resources=["*"],  # EC2 Describe* actions have no resource type
-            )
-        )
-        self.policy.add_statements(
+            ),
+            # IAM authorizes each resource of CreateNetworkInterface on its own. The new
+            # interface carries no ec2:Vpc key, so it cannot be confined by VPC; the subnet and
+            # the security groups it is created with can, which keeps the interface in the VPC.
+            iam.PolicyStatement(
+                sid="CreateJobNetworkInterfaces",
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[interfaces],
+            ),
+            iam.PolicyStatement(
+                sid="PlaceJobNetworkInterfacesInVpc",
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[subnets, groups],
+                conditions=in_vpc,
+            ),
+            # An existing interface carries ec2:Vpc.
             iam.PolicyStatement(
                 sid="ManageJobNetworkInterfaces",
                 actions=list(VPC_INTERFACE_ACTIONS),
-                resources=self._network_arns,
-                conditions={"ArnEquals": {"ec2:Vpc": vpc.vpc_arn}},
-            )
+                resources=[interfaces],
+                conditions=in_vpc,
+            ),
         )
 
 

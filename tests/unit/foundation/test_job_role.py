@@ -102,9 +102,23 @@ def test_objects_are_scoped_to_prefixes(job_statements: list[dict[str, Any]]) ->
 def test_network_interfaces_are_limited_to_the_job_vpc(
     job_statements: list[dict[str, Any]],
 ) -> None:
-    interfaces = next(s for s in job_statements if s.get("Sid") == "ManageJobNetworkInterfaces")
-    assert list(interfaces["Condition"]) == ["ArnEquals"]
-    assert "ec2:Vpc" in interfaces["Condition"]["ArnEquals"]
+    by_sid = {s.get("Sid"): s for s in job_statements}
+    # The new interface has no ec2:Vpc key; its subnet and security groups do.
+    create = by_sid["CreateJobNetworkInterfaces"]
+    assert _actions(create) == ["ec2:CreateNetworkInterface"]
+    assert _resources(create) == ["arn:aws:ec2:us-east-1:123456789012:network-interface/*"]
+    assert "Condition" not in create
+    placed = by_sid["PlaceJobNetworkInterfacesInVpc"]
+    assert sorted(_resources(placed)) == [
+        "arn:aws:ec2:us-east-1:123456789012:security-group/*",
+        "arn:aws:ec2:us-east-1:123456789012:subnet/*",
+    ]
+    managed = by_sid["ManageJobNetworkInterfaces"]
+    assert "ec2:CreateNetworkInterface" not in _actions(managed)
+    assert _resources(managed) == ["arn:aws:ec2:us-east-1:123456789012:network-interface/*"]
+    for statement in (placed, managed):
+        assert list(statement["Condition"]) == ["ArnEquals"]
+        assert "ec2:Vpc" in statement["Condition"]["ArnEquals"]
 
 
 def _job_role(stack: cdk.Stack, **props: Any) -> SageMakerJobRole:
