@@ -208,6 +208,14 @@ class SageMakerJobRole(Construct):
                 f"jobs read and write objects whose keys SageMaker and the job code choose at "
                 f"run time, inside the '{prefix}' folder of the artifact bucket only",
             )
+        for resource in self._log_group_arns:
+            acknowledge_wildcard(
+                self.policy,
+                resource,
+                "CloudWatch Logs authorizes CreateLogGroup and DescribeLogStreams on the "
+                "group's 'log-group:NAME:log-stream:' form, which only 'NAME:*' matches; the "
+                "wildcard covers that one SageMaker job log group",
+            )
         for resource in self._log_stream_arns:
             acknowledge_wildcard(
                 self.policy,
@@ -236,11 +244,14 @@ class SageMakerJobRole(Construct):
         ]
         # Stream names start with the job name, which SageMaker makes unique per run.
         stream_pattern = f"{job_name_prefix or ''}*"
+        # CloudWatch Logs authorizes CreateLogGroup and DescribeLogStreams on
+        # "log-group:NAME:log-stream:", which only the ":*" form of the group ARN matches.
+        self._log_group_arns = [f"{arn}:*" for arn in group_arns]
         self.policy.add_statements(
             iam.PolicyStatement(
                 sid="CreateJobLogGroups",
                 actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"],
-                resources=group_arns,
+                resources=self._log_group_arns,
             )
         )
         self._log_stream_arns = [f"{arn}:log-stream:{stream_pattern}" for arn in group_arns]

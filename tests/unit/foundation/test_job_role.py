@@ -197,3 +197,14 @@ def test_registry_account_names_the_image_repositories_in_any_region() -> None:
     assert ":ecr:ca-west-1:210987654321:repository/sagemaker-xgboost" in json.dumps(pull)
     with pytest.raises(PropsValidationError, match="must be a 12-digit AWS account id"):
         _job_role(cdk.Stack(app, "Bad", env=TEST_ENV), framework_registry_account="12345")
+
+
+def test_log_group_calls_match_the_form_cloudwatch_logs_authorizes(
+    job_statements: list[dict[str, Any]],
+) -> None:
+    """CreateLogGroup and DescribeLogStreams are authorized on 'log-group:NAME:log-stream:'."""
+    groups = next(s for s in job_statements if s.get("Sid") == "CreateJobLogGroups")
+    assert sorted(_resources(groups)) == [
+        f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/{kind}:*"
+        for kind in ("ProcessingJobs", "TrainingJobs", "TransformJobs")
+    ]
