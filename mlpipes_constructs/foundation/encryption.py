@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
@@ -24,6 +25,22 @@ SERVICE_KEY_ACTIONS: tuple[str, ...] = (
     "kms:ReEncryptFrom",
     "kms:ReEncryptTo",
 )
+
+
+#: What a service that publishes to an encrypted SNS topic needs from the key (the SNS
+#: developer guide, "compatibility between event sources from AWS services and encrypted
+#: topics"): a data key for the message, and decrypting it.
+PUBLISHER_KEY_ACTIONS: tuple[str, ...] = ("kms:Decrypt", "kms:GenerateDataKey")
+
+#: Services that use the key only to publish encrypted messages, and the actions they get.
+SERVICE_KEY_ACTIONS_BY_SERVICE: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"events.amazonaws.com": PUBLISHER_KEY_ACTIONS}
+)
+
+
+def service_key_actions(service_principal: str) -> tuple[str, ...]:
+    """The key actions :meth:`PlatformKey.allow_service` grants ``service_principal``."""
+    return SERVICE_KEY_ACTIONS_BY_SERVICE.get(service_principal, SERVICE_KEY_ACTIONS)
 
 
 #: Services whose calls to KMS carry no source account or ARN: a key policy conditioned on
@@ -134,6 +151,10 @@ class PlatformKey(Construct):
     def allow_service(self, service_principal: str) -> None:
         """Let an AWS service principal encrypt and decrypt with the key, in this account.
 
+        A service that only publishes encrypted messages (EventBridge) gets only what SNS
+        needs from it (:data:`SERVICE_KEY_ACTIONS_BY_SERVICE`); others get
+        :data:`SERVICE_KEY_ACTIONS`.
+
         Does nothing for an existing key passed as ``key`` (its policy is not ours to change).
         """
         if not self.owns_key:
@@ -147,7 +168,7 @@ class PlatformKey(Construct):
             iam.PolicyStatement(
                 sid=f"AllowService{_sid_suffix(service_principal)}",
                 principals=[iam.ServicePrincipal(service_principal)],
-                actions=list(SERVICE_KEY_ACTIONS),
+                actions=list(service_key_actions(service_principal)),
                 resources=["*"],  # in a key policy, "*" means this key
                 conditions=conditions,
             )

@@ -76,6 +76,8 @@ def test_eventbridge_gets_no_source_conditions_it_could_not_satisfy(stack: cdk.S
     ]
     assert events["Principal"] == {"Service": "events.amazonaws.com"}
     assert "Condition" not in events
+    # Publishing to an encrypted topic takes a data key and decrypting it, nothing more.
+    assert sorted(events["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
 
 
 def test_service_statements_never_allow_key_administration(stack: cdk.Stack) -> None:
