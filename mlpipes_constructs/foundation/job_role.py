@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import jsii
 from aws_cdk import ArnFormat, Aws, CfnMapping, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
@@ -63,8 +64,12 @@ _JOB_NAME_PREFIX_CHARS = frozenset(
 )
 
 
+@jsii.implements(iam.IGrantable)
 class SageMakerJobRole(Construct):
     """The IAM role SageMaker processing, training and transform jobs run as.
+
+    It is an ``iam.IGrantable``: ``bucket.grant_read(job_role)`` and other CDK grants add
+    their statements to the job policy.
 
     Least privilege by construction: objects under the given artifact bucket prefixes (read,
     or read and write; never delete), the platform key for data and volume encryption, the
@@ -186,6 +191,11 @@ class SageMakerJobRole(Construct):
     @property
     def role_arn(self) -> str:
         return self.role.role_arn
+
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        """The role, whose grants land in the job policy (``iam.IGrantable``)."""
+        return self.role
 
     def add_to_policy(self, statement: iam.PolicyStatement) -> None:
         """Add a statement to the job policy (for permissions a job needs beyond the defaults)."""

@@ -6,6 +6,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
 from mlpipes_constructs._internal.aws_images import framework_repository_arn
@@ -208,3 +209,15 @@ def test_log_group_calls_match_the_form_cloudwatch_logs_authorizes(
         f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/{kind}:*"
         for kind in ("ProcessingJobs", "TrainingJobs", "TransformJobs")
     ]
+
+
+def test_job_role_is_grantable_and_grants_land_in_the_job_policy(stack: cdk.Stack) -> None:
+    job_role = _job_role(stack)
+    assert job_role.grant_principal is job_role.role
+    extra = s3.Bucket(stack, "Extra")
+    grant = extra.grant_read(job_role)
+    grant.assert_success()
+    statements = _statements(Template.from_stack(stack).to_json())
+    reads = [s for s in statements if "s3:GetObject*" in _actions(s)]
+    assert len(reads) == 1
+    assert Template.from_stack(stack).find_resources("AWS::IAM::Policy") == {}
