@@ -75,7 +75,20 @@ def prefix_write_statements(
     return statements
 
 
-def add_statements(grantee: iam.IGrantable, statements: Sequence[iam.PolicyStatement]) -> None:
-    """Add ``statements`` to the grantee's identity policy."""
-    for statement in statements:
-        grantee.grant_principal.add_to_principal_policy(statement)
+def grant_statements(
+    grantee: iam.IGrantable, statements: Sequence[iam.PolicyStatement]
+) -> iam.Grant:
+    """Add ``statements`` to the grantee's identity policy; one grant for all of them."""
+    grants = [
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=statement.actions,
+            resource_arns=statement.resources,
+            conditions=statement.conditions or None,
+        )
+        for statement in statements
+    ]
+    combined = grants[0]
+    for grant in grants[1:]:
+        combined = combined.combine(grant)
+    return combined

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
@@ -26,6 +27,22 @@ SERVICE_KEY_ACTIONS: tuple[str, ...] = (
 )
 
 
+#: What a service that publishes to an encrypted SNS topic needs from the key (the SNS
+#: developer guide, "compatibility between event sources from AWS services and encrypted
+#: topics"): a data key for the message, and decrypting it.
+PUBLISHER_KEY_ACTIONS: tuple[str, ...] = ("kms:Decrypt", "kms:GenerateDataKey")
+
+#: Services that use the key only to publish encrypted messages, and the actions they get.
+SERVICE_KEY_ACTIONS_BY_SERVICE: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"events.amazonaws.com": PUBLISHER_KEY_ACTIONS}
+)
+
+
+def service_key_actions(service_principal: str) -> tuple[str, ...]:
+    """The key actions :meth:`PlatformKey.allow_service` grants ``service_principal``."""
+    return SERVICE_KEY_ACTIONS_BY_SERVICE.get(service_principal, SERVICE_KEY_ACTIONS)
+
+
 #: Services whose calls to KMS carry no source account or ARN: a key policy conditioned on
 #: them would lock the service out. EventBridge publishing to an encrypted SNS topic is one
 #: (the SNS developer guide: such conditions are "not supported for EventBridge-to-encrypted
@@ -43,9 +60,11 @@ class PlatformKey(Construct):
     SNS, CloudWatch alarms) are added with :meth:`allow_service`.
 
     Args:
-        key: an existing key to use instead of creating one. Its policy is left untouched:
-            make sure it already allows CloudWatch Logs and the services you add.
-            Default: a new key with rotation enabled.
+        key: an existing key to use instead of creating one. A ``kms.Key`` of the same stack
+            gets the statements the library needs (CloudWatch Logs, the services added) in its
+            policy. The policy of any other key (imported, or of another stack, where an edit
+            would make a dependency cycle) is left untouched: give it the statements of
+            :meth:`required_key_policy_statements`. Default: a new key with rotation enabled.
         alias: alias of the new key, without the ``alias/`` prefix. Default: no alias.
         description: description of the new key. Default: "mlpipes platform key".
         rotation_period: how often the new key rotates, 90 to 2560 days. Default: 365 days.
@@ -54,9 +73,9 @@ class PlatformKey(Construct):
         removal_policy: what happens to the new key when it leaves the stack.
             Default: ``RemovalPolicy.RETAIN`` (data encrypted with it stays readable).
         allow_cloudwatch_logs: let CloudWatch Logs encrypt log groups of this account and
-            region with the new key. Default: True.
+            region with the key. Default: True.
         service_principals: further service principals (e.g. ``"events.amazonaws.com"``)
-            allowed to encrypt and decrypt with the new key. Default: none.
+            allowed to encrypt and decrypt with the key. Default: none.
     """
 
     def __init__(
@@ -83,10 +102,6 @@ class PlatformKey(Construct):
             ):
                 if value is not None:
                     problems.conflict("key", name, f"'{name}' only applies to a new key")
-            if service_principals:
-                problems.conflict(
-                    "key", "service_principals", "the policy of an existing key is not changed"
-                )
         rotation_days = problems.check_whole_days("rotation_period", rotation_period)
         if rotation_days is not None:
             problems.require(
@@ -107,9 +122,14 @@ class PlatformKey(Construct):
         problems.raise_if_any()
 
         self.owns_key = key is None
+        self._required_statements: list[iam.PolicyStatement] = [_enable_iam_policies()]
         if key is not None:
             self.key: kms.IKey = key
+            #: Whether the library adds its statements to the key's policy.
+            self.edits_key_policy = isinstance(key, kms.Key) and Stack.of(key) is Stack.of(self)
+            self._require_statements(allow_cloudwatch_logs, service_principals)
             return
+        self.edits_key_policy = True
         new_key = kms.Key(
             self,
             "Resource",
@@ -122,8 +142,13 @@ class PlatformKey(Construct):
         if alias is not None:
             new_key.add_alias(alias if alias.startswith("alias/") else f"alias/{alias}")
         self.key = new_key
+        self._require_statements(allow_cloudwatch_logs, service_principals)
+
+    def _require_statements(
+        self, allow_cloudwatch_logs: bool, service_principals: Sequence[str]
+    ) -> None:
         if allow_cloudwatch_logs:
-            self._allow_cloudwatch_logs(new_key)
+            self._require(self._cloudwatch_logs_statement())
         for service in service_principals:
             self.allow_service(service)
 
@@ -134,20 +159,21 @@ class PlatformKey(Construct):
     def allow_service(self, service_principal: str) -> None:
         """Let an AWS service principal encrypt and decrypt with the key, in this account.
 
-        Does nothing for an existing key passed as ``key`` (its policy is not ours to change).
+        A service that only publishes encrypted messages (EventBridge) gets only what SNS
+        needs from it (:data:`SERVICE_KEY_ACTIONS_BY_SERVICE`); others get
+        :data:`SERVICE_KEY_ACTIONS`. For a key whose policy the library does not edit, the
+        statement is added to :meth:`required_key_policy_statements` only.
         """
-        if not self.owns_key:
-            return
         conditions = (
             None
             if service_principal in UNCONDITIONED_SERVICES
             else {"StringEquals": {"aws:SourceAccount": Stack.of(self).account}}
         )
-        self.key.add_to_resource_policy(
+        self._require(
             iam.PolicyStatement(
                 sid=f"AllowService{_sid_suffix(service_principal)}",
                 principals=[iam.ServicePrincipal(service_principal)],
-                actions=list(SERVICE_KEY_ACTIONS),
+                actions=list(service_key_actions(service_principal)),
                 resources=["*"],  # in a key policy, "*" means this key
                 conditions=conditions,
             )
@@ -159,7 +185,22 @@ class PlatformKey(Construct):
             grantee=grantee, actions=list(SERVICE_KEY_ACTIONS), resource_arns=[self.key.key_arn]
         )
 
-    def _allow_cloudwatch_logs(self, key: kms.Key) -> None:
+    def required_key_policy_statements(self) -> list[iam.PolicyStatement]:
+        """Exactly the statements the key's policy must hold for the library to work.
+
+        They are: IAM policies of this account may use the key (how roles get it through
+        ``grant_*``), and the statements for CloudWatch Logs and each service allowed. A key
+        the library creates, or a ``kms.Key`` of the same stack, already has them; give them
+        to the policy of an imported key.
+        """
+        return list(self._required_statements)
+
+    def _require(self, statement: iam.PolicyStatement) -> None:
+        self._required_statements.append(statement)
+        if self.edits_key_policy:
+            self.key.add_to_resource_policy(statement)
+
+    def _cloudwatch_logs_statement(self) -> iam.PolicyStatement:
         stack = Stack.of(self)
         log_group_arns = stack.format_arn(
             service="logs",
@@ -167,15 +208,23 @@ class PlatformKey(Construct):
             resource_name="*",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchLogs",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=list(SERVICE_KEY_ACTIONS),
-                resources=["*"],  # in a key policy, "*" means this key
-                conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_group_arns}},
-            )
+        return iam.PolicyStatement(
+            sid="AllowCloudWatchLogs",
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            actions=list(SERVICE_KEY_ACTIONS),
+            resources=["*"],  # in a key policy, "*" means this key
+            conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_group_arns}},
         )
+
+
+def _enable_iam_policies() -> iam.PolicyStatement:
+    """The default key policy statement: IAM policies of the account may use the key."""
+    return iam.PolicyStatement(
+        sid="EnableIamPolicies",
+        principals=[iam.AccountRootPrincipal()],
+        actions=["kms:*"],
+        resources=["*"],  # in a key policy, "*" means this key
+    )
 
 
 def _sid_suffix(service_principal: str) -> str:

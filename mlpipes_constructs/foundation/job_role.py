@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import jsii
 from aws_cdk import ArnFormat, Aws, CfnMapping, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
@@ -52,8 +53,8 @@ VPC_DESCRIBE_ACTIONS: tuple[str, ...] = (
     "ec2:DescribeSubnets",
     "ec2:DescribeVpcs",
 )
+#: What SageMaker does with a job's existing network interfaces (authorized on the interface).
 VPC_INTERFACE_ACTIONS: tuple[str, ...] = (
-    "ec2:CreateNetworkInterface",
     "ec2:CreateNetworkInterfacePermission",
     "ec2:DeleteNetworkInterface",
     "ec2:DeleteNetworkInterfacePermission",
@@ -63,8 +64,12 @@ _JOB_NAME_PREFIX_CHARS = frozenset(
 )
 
 
+@jsii.implements(iam.IGrantable)
 class SageMakerJobRole(Construct):
     """The IAM role SageMaker processing, training and transform jobs run as.
+
+    It is an ``iam.IGrantable``: ``bucket.grant_read(job_role)`` and other CDK grants add
+    their statements to the job policy.
 
     Least privilege by construction: objects under the given artifact bucket prefixes (read,
     or read and write; never delete), the platform key for data and volume encryption, the
@@ -187,6 +192,11 @@ class SageMakerJobRole(Construct):
     def role_arn(self) -> str:
         return self.role.role_arn
 
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        """The role, whose grants land in the job policy (``iam.IGrantable``)."""
+        return self.role
+
     def add_to_policy(self, statement: iam.PolicyStatement) -> None:
         """Add a statement to the job policy (for permissions a job needs beyond the defaults)."""
         self.policy.add_statements(statement)
@@ -208,6 +218,14 @@ class SageMakerJobRole(Construct):
                 f"jobs read and write objects whose keys SageMaker and the job code choose at "
                 f"run time, inside the '{prefix}' folder of the artifact bucket only",
             )
+        for resource in self._log_group_arns:
+            acknowledge_wildcard(
+                self.policy,
+                resource,
+                "CloudWatch Logs authorizes CreateLogGroup and DescribeLogStreams on the "
+                "group's 'log-group:NAME:log-stream:' form, which only 'NAME:*' matches; the "
+                "wildcard covers that one SageMaker job log group",
+            )
         for resource in self._log_stream_arns:
             acknowledge_wildcard(
                 self.policy,
@@ -220,7 +238,8 @@ class SageMakerJobRole(Construct):
                 self.policy,
                 resource,
                 "SageMaker creates the job's network interfaces at run time; the ec2:Vpc "
-                "condition keeps interfaces, subnets and security groups inside the job VPC",
+                "condition keeps the subnets and security groups of new interfaces, and every "
+                "change to an existing interface, inside the job VPC",
             )
 
     def _add_log_permissions(self, stack: Stack, job_name_prefix: str | None) -> None:
@@ -235,11 +254,14 @@ class SageMakerJobRole(Construct):
         ]
         # Stream names start with the job name, which SageMaker makes unique per run.
         stream_pattern = f"{job_name_prefix or ''}*"
+        # CloudWatch Logs authorizes CreateLogGroup and DescribeLogStreams on
+        # "log-group:NAME:log-stream:", which only the ":*" form of the group ARN matches.
+        self._log_group_arns = [f"{arn}:*" for arn in group_arns]
         self.policy.add_statements(
             iam.PolicyStatement(
                 sid="CreateJobLogGroups",
                 actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"],
-                resources=group_arns,
+                resources=self._log_group_arns,
             )
         )
         self._log_stream_arns = [f"{arn}:log-stream:{stream_pattern}" for arn in group_arns]
@@ -273,24 +295,39 @@ class SageMakerJobRole(Construct):
         )
 
     def _add_vpc_permissions(self, stack: Stack, vpc: ec2.IVpc) -> None:
-        self._network_arns = [
+        interfaces, subnets, groups = (
             stack.format_arn(service="ec2", resource=resource, resource_name="*")
             for resource in ("network-interface", "subnet", "security-group")
-        ]
+        )
+        self._network_arns = [interfaces, subnets, groups]
+        in_vpc = {"ArnEquals": {"ec2:Vpc": vpc.vpc_arn}}
         self.policy.add_statements(
             iam.PolicyStatement(
                 sid="DescribeJobNetwork",
                 actions=list(VPC_DESCRIBE_ACTIONS),
                 resources=["*"],  # EC2 Describe* actions have no resource type
-            )
-        )
-        self.policy.add_statements(
+            ),
+            # IAM authorizes each resource of CreateNetworkInterface on its own. The new
+            # interface carries no ec2:Vpc key, so it cannot be confined by VPC; the subnet and
+            # the security groups it is created with can, which keeps the interface in the VPC.
+            iam.PolicyStatement(
+                sid="CreateJobNetworkInterfaces",
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[interfaces],
+            ),
+            iam.PolicyStatement(
+                sid="PlaceJobNetworkInterfacesInVpc",
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[subnets, groups],
+                conditions=in_vpc,
+            ),
+            # An existing interface carries ec2:Vpc.
             iam.PolicyStatement(
                 sid="ManageJobNetworkInterfaces",
                 actions=list(VPC_INTERFACE_ACTIONS),
-                resources=self._network_arns,
-                conditions={"ArnEquals": {"ec2:Vpc": vpc.vpc_arn}},
-            )
+                resources=[interfaces],
+                conditions=in_vpc,
+            ),
         )
 
 

@@ -13,8 +13,8 @@ from constructs import Construct
 from mlpipes_constructs._internal.compliance import acknowledge
 from mlpipes_constructs._internal.validation import Problems
 from mlpipes_constructs.foundation._s3_access import (
-    add_statements,
     check_prefixes,
+    grant_statements,
     prefix_read_statements,
     prefix_write_statements,
 )
@@ -176,20 +176,23 @@ class ArtifactStorage(Construct):
         """``s3://<artifact bucket>/<key>``."""
         return f"s3://{self.bucket.bucket_name}/{key}"
 
-    def grant_read(self, grantee: iam.IGrantable, prefixes: Sequence[str]) -> None:
+    def grant_read(self, grantee: iam.IGrantable, prefixes: Sequence[str]) -> iam.Grant:
         """Grant reading and listing objects under ``prefixes`` (e.g. ``["data/"]``)."""
         self._check(prefixes)
-        add_statements(grantee, prefix_read_statements(self.bucket, prefixes, self.encryption_key))
+        return grant_statements(
+            grantee, prefix_read_statements(self.bucket, prefixes, self.encryption_key)
+        )
 
-    def grant_write(self, grantee: iam.IGrantable, prefixes: Sequence[str]) -> None:
+    def grant_write(self, grantee: iam.IGrantable, prefixes: Sequence[str]) -> iam.Grant:
         """Grant writing (not deleting) objects under ``prefixes``."""
         self._check(prefixes)
-        add_statements(grantee, prefix_write_statements(self.bucket, prefixes, self.encryption_key))
+        return grant_statements(
+            grantee, prefix_write_statements(self.bucket, prefixes, self.encryption_key)
+        )
 
-    def grant_read_write(self, grantee: iam.IGrantable, prefixes: Sequence[str]) -> None:
+    def grant_read_write(self, grantee: iam.IGrantable, prefixes: Sequence[str]) -> iam.Grant:
         """Grant reading, listing and writing objects under ``prefixes``."""
-        self.grant_read(grantee, prefixes)
-        self.grant_write(grantee, prefixes)
+        return self.grant_read(grantee, prefixes).combine(self.grant_write(grantee, prefixes))
 
     def _check(self, prefixes: Sequence[str]) -> None:
         problems = Problems(self.node.path)

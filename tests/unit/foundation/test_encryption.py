@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_kms as kms
@@ -76,6 +78,8 @@ def test_eventbridge_gets_no_source_conditions_it_could_not_satisfy(stack: cdk.S
     ]
     assert events["Principal"] == {"Service": "events.amazonaws.com"}
     assert "Condition" not in events
+    # Publishing to an encrypted topic takes a data key and decrypting it, nothing more.
+    assert sorted(events["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
 
 
 def test_service_statements_never_allow_key_administration(stack: cdk.Stack) -> None:
@@ -107,12 +111,72 @@ def test_existing_key_conflicts_with_new_key_settings(stack: cdk.Stack) -> None:
         "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     )
     with pytest.raises(PropsValidationError) as error:
-        PlatformKey(stack, "Key", key=existing, alias="x", service_principals=["sns.amazonaws.com"])
+        PlatformKey(stack, "Key", key=existing, alias="x", pending_window=cdk.Duration.days(7))
     assert error.value.problems == [
         "'key' and 'alias' cannot be used together: 'alias' only applies to a new key",
-        "'key' and 'service_principals' cannot be used together: the policy of an existing key "
-        "is not changed",
+        "'key' and 'pending_window' cannot be used together: 'pending_window' only applies to "
+        "a new key",
     ]
+
+
+def _key_policy_statements(stack: cdk.Stack) -> list[dict[str, Any]]:
+    (key,) = Template.from_stack(stack).find_resources("AWS::KMS::Key").values()
+    statements: list[dict[str, Any]] = key["Properties"]["KeyPolicy"]["Statement"]
+    return statements
+
+
+def test_key_of_the_same_stack_gets_the_statements_the_library_needs(stack: cdk.Stack) -> None:
+    existing = kms.Key(stack, "Existing")
+    platform_key = PlatformKey(
+        stack, "Key", key=existing, service_principals=["events.amazonaws.com"]
+    )
+    platform_key.allow_service("cloudwatch.amazonaws.com")
+    sids = {statement.get("Sid") for statement in _key_policy_statements(stack)}
+    assert {"AllowCloudWatchLogs", "AllowServiceEvents", "AllowServiceCloudwatch"} <= sids
+    assert platform_key.edits_key_policy and not platform_key.owns_key
+
+
+def test_imported_key_lists_exactly_the_statements_its_policy_must_hold(
+    stack: cdk.Stack,
+) -> None:
+    existing = kms.Key.from_key_arn(
+        stack,
+        "Existing",
+        "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    )
+    platform_key = PlatformKey(
+        stack, "Key", key=existing, service_principals=["events.amazonaws.com"]
+    )
+    statements = [
+        stack.resolve(statement.to_statement_json())
+        for statement in platform_key.required_key_policy_statements()
+    ]
+    assert [statement["Sid"] for statement in statements] == [
+        "EnableIamPolicies",
+        "AllowCloudWatchLogs",
+        "AllowServiceEvents",
+    ]
+    assert statements[0] == {
+        "Sid": "EnableIamPolicies",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+    assert sorted(statements[2]["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert not platform_key.edits_key_policy
+    Template.from_stack(stack).resource_count_is("AWS::KMS::Key", 0)
+
+
+def test_new_key_policy_holds_every_required_statement(stack: cdk.Stack) -> None:
+    platform_key = PlatformKey(stack, "Key", service_principals=["events.amazonaws.com"])
+    in_policy = {statement.get("Sid") for statement in _key_policy_statements(stack)}
+    required = {
+        stack.resolve(statement.to_statement_json())["Sid"]
+        for statement in platform_key.required_key_policy_statements()
+    }
+    # CDK's default statement enables IAM policies under no Sid of ours.
+    assert required - {"EnableIamPolicies"} <= in_policy
 
 
 @pytest.mark.parametrize(

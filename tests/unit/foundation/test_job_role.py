@@ -6,6 +6,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
 from mlpipes_constructs._internal.aws_images import framework_repository_arn
@@ -102,9 +103,23 @@ def test_objects_are_scoped_to_prefixes(job_statements: list[dict[str, Any]]) ->
 def test_network_interfaces_are_limited_to_the_job_vpc(
     job_statements: list[dict[str, Any]],
 ) -> None:
-    interfaces = next(s for s in job_statements if s.get("Sid") == "ManageJobNetworkInterfaces")
-    assert list(interfaces["Condition"]) == ["ArnEquals"]
-    assert "ec2:Vpc" in interfaces["Condition"]["ArnEquals"]
+    by_sid = {s.get("Sid"): s for s in job_statements}
+    # The new interface has no ec2:Vpc key; its subnet and security groups do.
+    create = by_sid["CreateJobNetworkInterfaces"]
+    assert _actions(create) == ["ec2:CreateNetworkInterface"]
+    assert _resources(create) == ["arn:aws:ec2:us-east-1:123456789012:network-interface/*"]
+    assert "Condition" not in create
+    placed = by_sid["PlaceJobNetworkInterfacesInVpc"]
+    assert sorted(_resources(placed)) == [
+        "arn:aws:ec2:us-east-1:123456789012:security-group/*",
+        "arn:aws:ec2:us-east-1:123456789012:subnet/*",
+    ]
+    managed = by_sid["ManageJobNetworkInterfaces"]
+    assert "ec2:CreateNetworkInterface" not in _actions(managed)
+    assert _resources(managed) == ["arn:aws:ec2:us-east-1:123456789012:network-interface/*"]
+    for statement in (placed, managed):
+        assert list(statement["Condition"]) == ["ArnEquals"]
+        assert "ec2:Vpc" in statement["Condition"]["ArnEquals"]
 
 
 def _job_role(stack: cdk.Stack, **props: Any) -> SageMakerJobRole:
@@ -183,3 +198,26 @@ def test_registry_account_names_the_image_repositories_in_any_region() -> None:
     assert ":ecr:ca-west-1:210987654321:repository/sagemaker-xgboost" in json.dumps(pull)
     with pytest.raises(PropsValidationError, match="must be a 12-digit AWS account id"):
         _job_role(cdk.Stack(app, "Bad", env=TEST_ENV), framework_registry_account="12345")
+
+
+def test_log_group_calls_match_the_form_cloudwatch_logs_authorizes(
+    job_statements: list[dict[str, Any]],
+) -> None:
+    """CreateLogGroup and DescribeLogStreams are authorized on 'log-group:NAME:log-stream:'."""
+    groups = next(s for s in job_statements if s.get("Sid") == "CreateJobLogGroups")
+    assert sorted(_resources(groups)) == [
+        f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/{kind}:*"
+        for kind in ("ProcessingJobs", "TrainingJobs", "TransformJobs")
+    ]
+
+
+def test_job_role_is_grantable_and_grants_land_in_the_job_policy(stack: cdk.Stack) -> None:
+    job_role = _job_role(stack)
+    assert job_role.grant_principal is job_role.role
+    extra = s3.Bucket(stack, "Extra")
+    grant = extra.grant_read(job_role)
+    grant.assert_success()
+    statements = _statements(Template.from_stack(stack).to_json())
+    reads = [s for s in statements if "s3:GetObject*" in _actions(s)]
+    assert len(reads) == 1
+    assert Template.from_stack(stack).find_resources("AWS::IAM::Policy") == {}

@@ -191,3 +191,17 @@ def test_expirations_that_are_not_whole_days_are_refused_by_prop(stack: cdk.Stac
     assert error.value.problems == [
         "noncurrent_version_expiration of 36 hours must be a whole number of days"
     ]
+
+
+def test_grants_return_an_iam_grant_with_every_statement(stack: cdk.Stack) -> None:
+    storage = ArtifactStorage(stack, "Storage", encryption_key=PlatformKey(stack, "Key").key)
+    role = iam.Role(stack, "Reader", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    read = storage.grant_read(role, ["data/"])
+    write = storage.grant_write(role, ["out/"])
+    both = storage.grant_read_write(role, ["models/"])
+    for grant in (read, write, both):
+        assert isinstance(grant, iam.Grant)
+        assert grant.success
+    read.assert_success()
+    actions = {action for statement in both.principal_statements for action in statement.actions}
+    assert {"s3:GetObject", "s3:ListBucket", "s3:PutObject", "kms:GenerateDataKey"} <= actions

@@ -1,0 +1,14 @@
+"""Declared run-time calls, one table per stack."""
+
+from __future__ import annotations
+
+from tests.iam.calls import Declaration
+from tests.iam.declarations import foundation, mlflow, sagemaker, stepfunctions
+
+#: Every declaration of every stack. A new stack adds ``*its_module.DECLARATIONS`` here.
+DECLARATIONS: tuple[Declaration, ...] = (
+    *foundation.DECLARATIONS,
+    *mlflow.DECLARATIONS,
+    *sagemaker.DECLARATIONS,
+    *stepfunctions.DECLARATIONS,
+)
