@@ -39,7 +39,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from mlpipes_constructs._internal.compliance import acknowledge, acknowledge_wildcard
-from mlpipes_constructs._internal.iam import ManagedPolicyRole
+from mlpipes_constructs._internal.iam import ManagedPolicyRole, depend_only_on_policy
 
 HANDLER_DIRECTORY = Path(__file__).resolve().parent / "_deploy_handler"
 RESOURCE_TYPE = "Custom::MlpipesS3Deployment"
@@ -98,7 +98,7 @@ class SourceDeployment(Construct):
             self,
             "SecurityGroup",
             vpc=vpc,
-            description="Deployment handler: HTTPS to S3 and CloudFormation's response URL",
+            description="Deployment handler: HTTPS to S3 and the CloudFormation response URL",
             allow_all_outbound=False,
         )
         self.security_group.add_egress_rule(
@@ -146,7 +146,7 @@ class SourceDeployment(Construct):
             security_groups=[self.security_group],
         )
         # Lambda checks the network interface permissions when it creates the function.
-        self.function.node.add_dependency(policy)
+        depend_only_on_policy(self.function, policy)
         acknowledge(
             self.function,
             ["HIPAA.Security-LambdaConcurrency", "NIST.800.53.R5-LambdaConcurrency"],
