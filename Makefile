@@ -10,7 +10,7 @@ STAMPS := $(VENV)/.stamps
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: synth test lint setup system-packages benchmark clean
+.PHONY: synth test lint setup system-packages benchmark clean airflow-venv
 
 ## Set everything up and synthesize every stack of the bundled app into cdk.out/.
 synth: setup
@@ -19,8 +19,8 @@ synth: setup
 
 ## Set everything up and run the whole test suite (lint, types, unit, snapshot, compliance,
 ## integration).
-test: setup system-packages lint
-	$(BIN)/python -m pytest
+test: setup system-packages lint airflow-venv
+	MLPIPES_AIRFLOW_PYTHON="$(CURDIR)/$(AIRFLOW_VENV)/bin/python" $(BIN)/python -m pytest
 
 lint: setup
 	$(BIN)/ruff check .
@@ -44,6 +44,19 @@ $(STAMPS)/python: pyproject.toml
 $(STAMPS)/node: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p $(STAMPS) && touch $@
+
+## The separate virtualenv the tests run real Airflow in (Airflow 3.0.6 and the Amazon
+## provider 9.12.0, pinned by the lock file, which says how it was resolved).
+AIRFLOW_VENV ?= .venv-airflow
+AIRFLOW_LOCK := tests/integration/airflow/requirements.lock.txt
+
+airflow-venv: $(AIRFLOW_VENV)/.stamp
+
+$(AIRFLOW_VENV)/.stamp: $(AIRFLOW_LOCK)
+	test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		--no-deps -r $(AIRFLOW_LOCK)
+	touch $@
 
 system-packages:
 	scripts/install-system-packages.sh

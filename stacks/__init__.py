@@ -5,6 +5,8 @@ from stacks.catalog import STACK_CATALOG, StackEntry, add_compliance_checks, bui
 from stacks.config import AppConfig, default_environment
 from stacks.foundation_stack import FoundationStack
 from stacks.mlflow_stack import MlflowStack
+from stacks.mwaa_serverless_stack import MwaaServerlessStack
+from stacks.mwaa_stack import MwaaStack
 from stacks.sagemaker_stack import SageMakerPipelinesStack
 from stacks.stepfunctions_stack import StepFunctionsStack
 
@@ -14,6 +16,8 @@ __all__ = [
     "FoundationStack",
     "MlflowStack",
     "MlpipesStack",
+    "MwaaServerlessStack",
+    "MwaaStack",
     "SageMakerPipelinesStack",
     "StackEntry",
     "StepFunctionsStack",

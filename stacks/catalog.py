@@ -13,6 +13,8 @@ from mlpipes_constructs.foundation import FoundationResources
 from stacks.config import AppConfig, default_environment
 from stacks.foundation_stack import FoundationStack
 from stacks.mlflow_stack import MlflowStack
+from stacks.mwaa_serverless_stack import MwaaServerlessStack
+from stacks.mwaa_stack import MwaaStack
 from stacks.sagemaker_stack import SageMakerPipelinesStack
 from stacks.stepfunctions_stack import StepFunctionsStack
 
@@ -110,6 +112,18 @@ STACK_CATALOG: tuple[StackEntry, ...] = (
         "StepFunctions",
         StepFunctionsStack,
         "reference pipeline as a Step Functions state machine with failure notifications",
+    ),
+    _workload(
+        "mwaa",
+        "Mwaa",
+        MwaaStack,
+        "private Amazon MWAA environment with a deployed DAG folder",
+    ),
+    _workload(
+        "mwaa-serverless",
+        "MwaaServerless",
+        MwaaServerlessStack,
+        "Amazon MWAA Serverless workflow from a dag-factory definition",
     ),
 )
 

@@ -1,0 +1,82 @@
+"""An Amazon MWAA Serverless workflow on the foundation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk import CfnOutput
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from mlpipes_constructs.airflow import MwaaServerlessWorkflow
+from mlpipes_constructs.foundation import FoundationResources
+from stacks.base import MlpipesStack
+
+_S3 = "airflow.providers.amazon.aws"
+
+
+def health_check_workflow(bucket_name: str) -> dict[str, Any]:
+    """A small dag-factory workflow: list the artifact bucket's data folder, then finish.
+
+    It starts no SageMaker job; a workflow compiled from a pipeline spec replaces it.
+    """
+    return {
+        "mlpipes_serverless_health_check": {
+            "description": "Lists the artifact bucket's data folder (no SageMaker job)",
+            "schedule": "0 6 * * 1",
+            "start_date": "2025-01-01",
+            "default_args": {"owner": "mlpipes", "retries": 1},
+            "tasks": {
+                "list_data": {
+                    "operator": f"{_S3}.operators.s3.S3ListOperator",
+                    "bucket": bucket_name,
+                    "prefix": "data/",
+                    "execution_timeout": {"__type__": "datetime.timedelta", "minutes": 10},
+                },
+                "done": {
+                    "operator": "airflow.providers.standard.operators.empty.EmptyOperator",
+                    "dependencies": ["list_data"],
+                },
+            },
+        }
+    }
+
+
+class MwaaServerlessStack(MlpipesStack):
+    """An :class:`MwaaServerlessWorkflow` in the foundation's private subnets.
+
+    Its definition is uploaded to the foundation's artifact bucket under ``workflows/``, and
+    the workflow may list the bucket's ``data/`` folder.
+
+    Args:
+        foundation: the platform to build on.
+        definition: the dag-factory workflow. Default: :func:`health_check_workflow`.
+        **kwargs: passed to :class:`aws_cdk.Stack`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        foundation: FoundationResources,
+        definition: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        bucket = foundation.artifact_bucket
+        self.workflow = MwaaServerlessWorkflow(
+            self,
+            "Workflow",
+            foundation=foundation,
+            definition=definition or health_check_workflow(bucket.bucket_name),
+        )
+        self.workflow.add_to_execution_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": ["data/*"]}},
+            )
+        )
+        CfnOutput(self, "WorkflowArn", value=self.workflow.workflow_arn)

@@ -1,0 +1,65 @@
+"""An Amazon MWAA environment on the foundation, with a DAG folder deployed into it."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_cdk import CfnOutput
+from constructs import Construct
+
+from mlpipes_constructs.airflow import HEALTH_CHECK_DAGS, MwaaEnvironment, MwaaSourceFiles
+from mlpipes_constructs.foundation import FoundationResources
+from stacks.base import MlpipesStack
+
+#: The cheapest class that can run the reference pipeline's DAG: ``mw1.micro`` (about $0.26
+#: an hour) runs one worker with one concurrent task, whose scheduler and web server share
+#: one container; ``mw1.small`` (about $0.49 an hour, roughly $358 a month idle, plus $0.055
+#: an hour per worker above the minimum) runs up to 5 concurrent tasks per worker and
+#: autoscales workers, which the pipeline's parallel steps use. Larger classes buy scheduler
+#: and worker capacity the pipeline does not need. Prices: us-east-1, MWAA pricing page.
+DEFAULT_ENVIRONMENT_CLASS = "mw1.small"
+
+
+class MwaaStack(MlpipesStack):
+    """An :class:`MwaaEnvironment` in the foundation's private subnets, with its key.
+
+    Args:
+        foundation: the platform to build on.
+        dags_folder: the DAG folder to deploy, e.g. one compiled from a pipeline spec.
+            Default: the packaged health-check DAG folder (one task, no AWS job).
+        requirements_file: a ``requirements.txt`` for the environment. Default: none.
+        environment_class: the MWAA environment class. Default: ``mw1.small`` (see
+            :data:`DEFAULT_ENVIRONMENT_CLASS` for why).
+        **kwargs: passed to :class:`aws_cdk.Stack`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        foundation: FoundationResources,
+        dags_folder: str | os.PathLike[str] | None = None,
+        requirements_file: str | os.PathLike[str] | None = None,
+        environment_class: str = DEFAULT_ENVIRONMENT_CLASS,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.airflow_environment = MwaaEnvironment(
+            self,
+            "Environment",
+            foundation=foundation,
+            environment_name=f"{construct_id}-airflow",
+            environment_class=environment_class,
+            source=MwaaSourceFiles(
+                dags_folder=dags_folder or HEALTH_CHECK_DAGS,
+                requirements_file=requirements_file,
+            ),
+        )
+        CfnOutput(self, "EnvironmentName", value=self.airflow_environment.environment_name)
+        CfnOutput(self, "WebserverUrl", value=self.airflow_environment.webserver_url)
+        CfnOutput(
+            self, "SourceBucketName", value=self.airflow_environment.source_bucket.bucket_name
+        )
+        CfnOutput(self, "ExecutionRoleArn", value=self.airflow_environment.execution_role.role_arn)
