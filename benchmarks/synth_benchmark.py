@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from stacks.catalog import STACK_CATALOG  # noqa: E402
-from stacks.config import cdk_json_context  # noqa: E402
+from mlpipes_app.catalog import STACK_CATALOG  # noqa: E402
+from mlpipes_app.config import cdk_json_context  # noqa: E402
 
 #: CloudFormation quotas: template body uploaded through S3, and resources per stack.
 MAX_TEMPLATE_BYTES = 1_000_000

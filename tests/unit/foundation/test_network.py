@@ -8,7 +8,7 @@ from aws_cdk.assertions import Match, Template
 from mlpipes_constructs._internal.validation import PropsValidationError
 from mlpipes_constructs.foundation import INTERFACE_ENDPOINT_SERVICES, MlNetwork, PlatformKey
 from mlpipes_constructs.foundation.network import network_settings
-from stacks import MlpipesStack
+from mlpipes_constructs.stacks import MlpipesStack
 from tests.conftest import TEST_ENV, SynthesizedApp
 
 

@@ -7,8 +7,8 @@ import json
 import aws_cdk as cdk
 import pytest
 
-from stacks import STACK_CATALOG, AppConfig, build_app, default_environment
-from stacks.config import CDK_JSON, PLACEHOLDER_ACCOUNT, PLACEHOLDER_REGION, cdk_json_context
+from mlpipes_app import STACK_CATALOG, AppConfig, build_app, default_environment
+from mlpipes_app.config import CDK_JSON, PLACEHOLDER_ACCOUNT, PLACEHOLDER_REGION, cdk_json_context
 from tests.conftest import SynthesizedApp
 
 

@@ -10,9 +10,8 @@ from aws_cdk import aws_certificatemanager as acm
 from constructs import Construct
 
 from mlpipes_constructs.foundation import FoundationResources
-from mlpipes_constructs.mlflow import DEFAULT_MLFLOW_VERSION, MlflowServer
-from mlpipes_constructs.mlflow._props import DEFAULT_INSTANCE_TYPE
-from stacks.base import MlpipesStack
+from mlpipes_constructs.mlflow import DEFAULT_INSTANCE_TYPE, DEFAULT_MLFLOW_VERSION, MlflowServer
+from mlpipes_constructs.stacks.base import MlpipesStack
 
 
 class MlflowStack(MlpipesStack):

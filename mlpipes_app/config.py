@@ -34,7 +34,7 @@ class AppConfig:
         feature_group_lock_file: the lock file that records the feature groups'
             replacement-sensitive settings, relative to the project root (see
             ``FeatureStore``); a change that would replace a group then fails the synth.
-            Default: none (the bundled cdk.json sets ``stacks/feature-groups.lock.json``).
+            Default: none (the bundled cdk.json sets ``mlpipes_app/feature-groups.lock.json``).
     """
 
     stacks: tuple[str, ...] = ("foundation",)

@@ -9,12 +9,14 @@ from typing import Any
 from aws_cdk import App, Environment, Stack, Validations
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
 
+from mlpipes_app.config import AppConfig, default_environment
 from mlpipes_constructs.foundation import FoundationResources
-from stacks.config import AppConfig, default_environment
-from stacks.foundation_stack import FoundationStack
-from stacks.mlflow_stack import MlflowStack
-from stacks.sagemaker_stack import SageMakerPipelinesStack
-from stacks.stepfunctions_stack import StepFunctionsStack
+from mlpipes_constructs.stacks import (
+    FoundationStack,
+    MlflowStack,
+    SageMakerPipelinesStack,
+    StepFunctionsStack,
+)
 
 
 @dataclass
