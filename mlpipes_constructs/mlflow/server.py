@@ -34,15 +34,15 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from mlpipes_constructs._internal.compliance import acknowledge, acknowledge_wildcard
-from mlpipes_constructs._internal.iam import ManagedPolicyRole
 from mlpipes_constructs._internal.subnets import select_subnets
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
+from mlpipes_constructs.compliance import acknowledge, acknowledge_wildcard
 from mlpipes_constructs.foundation._s3_access import (
     prefix_read_statements,
     prefix_write_statements,
 )
 from mlpipes_constructs.foundation.resources import FoundationResources
+from mlpipes_constructs.iam import ManagedPolicyRole
 from mlpipes_constructs.mlflow import _bootstrap, _monitoring, _props
 from mlpipes_constructs.mlflow._monitoring import MetricProps
 from mlpipes_constructs.mlflow._props import (

@@ -26,7 +26,7 @@ from packaging.utils import canonicalize_name
 
 from mlpipes_app import STACK_CATALOG, AppConfig, build_app
 from mlpipes_app.config import cdk_json_context
-from mlpipes_constructs._internal.validation import PropsValidationError
+from mlpipes_constructs.errors import PropsValidationError
 from mlpipes_constructs.foundation import FoundationResources
 from mlpipes_constructs.mlflow import DEFAULT_MLFLOW_VERSION, MlflowServer
 from mlpipes_constructs.mlflow._bootstrap import AGENT_CONFIG, LOG_FILE

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
 import shutil
 import subprocess
 import sys
@@ -132,3 +134,41 @@ def test_no_module_imports_a_top_level_stacks_package() -> None:
         if name == "stacks" or name.startswith("stacks.")
     ]
     assert found == []
+
+
+PUBLIC_HELPER_MODULES = (
+    "mlpipes_constructs.errors",
+    "mlpipes_constructs.compliance",
+    "mlpipes_constructs.iam",
+    "mlpipes_constructs.images",
+    "mlpipes_constructs.stacks",
+)
+
+
+@pytest.mark.parametrize("module_name", PUBLIC_HELPER_MODULES)
+def test_public_modules_document_every_public_name(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    assert module.__doc__
+    undocumented = [
+        name
+        for name in module.__all__
+        if (inspect.isclass(getattr(module, name)) or inspect.isfunction(getattr(module, name)))
+        and not inspect.getdoc(getattr(module, name))
+    ]
+    assert undocumented == []
+
+
+def test_internal_defines_none_of_the_public_names() -> None:
+    """The public helpers live in their public modules, with no copy or shim in ``_internal``."""
+    public = {
+        name
+        for module_name in PUBLIC_HELPER_MODULES
+        for name in importlib.import_module(module_name).__all__
+    }
+    defined = {
+        node.name
+        for path in (ROOT / "mlpipes_constructs" / "_internal").glob("*.py")
+        for node in ast.parse(path.read_text(encoding="utf-8")).body
+        if isinstance(node, ast.ClassDef | ast.FunctionDef)
+    }
+    assert public & defined == set()
