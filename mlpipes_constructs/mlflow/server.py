@@ -35,6 +35,7 @@ from mlpipes_constructs.mlflow import (
     _alarms,
     _database,
     _findings,
+    _grants,
     _instance,
     _load_balancer,
     _monitoring,
@@ -414,8 +415,14 @@ class MlflowServer(Construct):
         self.connections.allow_from(peer, ec2.Port.tcp(self._listener_port), description)
 
     def grant_read_credentials(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let ``grantee`` read the admin secret (``username`` and ``password``)."""
-        return self.admin_secret.grant_read(grantee)
+        """Let ``grantee`` read the admin secret (``username`` and ``password``).
+
+        For a role of this account, in any stack, the statements (reading the secret,
+        decrypting it through Secrets Manager) go into the role's own policy, never into the
+        key's or the secret's resource policy, so a grant across stacks makes no dependency
+        cycle.
+        """
+        return _grants.grant_secret_read(self.admin_secret, grantee)
 
     # Each helper takes the fields of ``cloudwatch.MetricOptions`` as keywords (``period``,
     # ``statistic``, ``label``, ...) over its default statistic and period. Other metrics of
