@@ -45,6 +45,7 @@ from mlpipes_constructs.mlflow import (
     _settings,
 )
 from mlpipes_constructs.mlflow._database import DATABASE_PORT
+from mlpipes_constructs.mlflow._imported import ImportedTrackingServer
 from mlpipes_constructs.mlflow._monitoring import MetricProps
 from mlpipes_constructs.mlflow._props import (
     DEFAULT_ARTIFACT_PREFIX,
@@ -54,10 +55,14 @@ from mlpipes_constructs.mlflow._props import (
     DEFAULT_PARAMETER_NAME,
     SERVER_PORT,
 )
+from mlpipes_constructs.mlflow.tracking_server import IMlflowTrackingServer
 
 
 class MlflowServer(Construct):
     """A secure, durable MLflow tracking server every orchestrator can log to.
+
+    An :class:`~mlpipes_constructs.mlflow.IMlflowTrackingServer`; bring a server that runs
+    elsewhere with :meth:`from_tracking_server`.
 
     One Amazon Linux 2023 instance (Graviton by default) in an Auto Scaling group of exactly one,
     replaced when the load balancer finds it unhealthy, runs ``mlflow server`` with basic
@@ -400,9 +405,52 @@ class MlflowServer(Construct):
 
     # --- public API -----------------------------------------------------------------------
 
+    @classmethod
+    def from_tracking_server(
+        cls,
+        scope: Construct,
+        construct_id: str,
+        *,
+        tracking_uri: str,
+        credentials_secret: secretsmanager.ISecret,
+        security_groups: Sequence[ec2.ISecurityGroup] = (),
+        port: int | None = None,
+    ) -> IMlflowTrackingServer:
+        """An MLflow server that runs elsewhere (another app, another team), for jobs to log to.
+
+        Args:
+            tracking_uri: the server's URI, ``http://`` or ``https://`` with a host.
+            credentials_secret: the secret with the MLflow user jobs sign in as
+                (``username``, ``password``), e.g. ``secretsmanager.Secret.from_secret_attributes``
+                with its ``encryption_key``, so grants include decrypting it.
+            security_groups: the security groups in front of the server, which
+                ``grant_access`` opens to peers. Default: none; ``grant_access`` then raises,
+                and peers must be allowed on the server's side.
+            port: the port clients connect to. Default: the port of ``tracking_uri``, else 443
+                for https and 80 for http.
+
+        Raises:
+            PropsValidationError: ``tracking_uri`` is not an http or https URL, or ``port`` is
+                out of range.
+        """
+        return ImportedTrackingServer(
+            scope,
+            construct_id,
+            tracking_uri=tracking_uri,
+            credentials_secret=credentials_secret,
+            security_groups=security_groups,
+            port=port,
+        )
+
     @property
     def admin_secret_arn(self) -> str:
+        """The ARN of :attr:`admin_secret`."""
         return self.admin_secret.secret_arn
+
+    @property
+    def credentials_secret(self) -> secretsmanager.ISecret:
+        """The secret with the admin's MLflow credentials (:attr:`admin_secret`)."""
+        return self.admin_secret
 
     def grant_access(self, peer: ec2.IPeer, description: str = "MLflow clients") -> None:
         """Let ``peer`` (a CIDR or a security group) reach the tracking server."""

@@ -5,11 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk.assertions import Match, Template
 
 from mlpipes_app.config import cdk_json_context
+from mlpipes_constructs.errors import PropsValidationError
+from mlpipes_constructs.mlflow import IMlflowTrackingServer, MlflowServer
 from mlpipes_constructs.stacks import FoundationStack, MlflowStack
-from tests.conftest import TEST_ENV
+from tests.conftest import TEST_ENV, SynthesizedApp
 
 SECRET_READ = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
 
@@ -57,3 +64,98 @@ def test_grant_to_a_role_of_another_stack_goes_into_the_role_policy_only(tmp_pat
     assert "Fn::ImportValue" in str(decrypt["Resource"]) or "GetStackOutput" in str(
         decrypt["Resource"]
     )
+
+
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mlflow/jobs-AbCdEf"
+
+
+def _imported_server(stack: cdk.Stack, **options: Any) -> IMlflowTrackingServer:
+    secret = secretsmanager.Secret.from_secret_attributes(
+        stack,
+        "Credentials",
+        secret_complete_arn=SECRET_ARN,
+        encryption_key=kms.Key.from_key_arn(stack, "CredentialsKey", KEY_ARN),
+    )
+    return MlflowServer.from_tracking_server(
+        stack,
+        "Tracking",
+        tracking_uri="https://mlflow.example.internal",
+        credentials_secret=secret,
+        **options,
+    )
+
+
+def test_imported_server_grants_reading_its_secret_in_the_role_policy(stack: cdk.Stack) -> None:
+    server = _imported_server(stack)
+    role = iam.Role(stack, "JobRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    grant = server.grant_read_credentials(role)
+    assert grant.success and grant.resource_statement is None
+    assert isinstance(server, IMlflowTrackingServer)
+    assert server.tracking_uri == "https://mlflow.example.internal"
+    assert server.credentials_secret.secret_arn == SECRET_ARN
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like({"Action": SECRET_READ, "Resource": SECRET_ARN}),
+                        Match.object_like(
+                            {
+                                "Action": "kms:Decrypt",
+                                "Resource": KEY_ARN,
+                                "Condition": {
+                                    "StringEquals": {
+                                        "kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"
+                                    }
+                                },
+                            }
+                        ),
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_imported_server_opens_its_security_group_on_the_uri_port(stack: cdk.Stack) -> None:
+    group = ec2.SecurityGroup.from_security_group_id(
+        stack, "ServerGroup", "sg-0123456789abcdef0", mutable=True
+    )
+    server = _imported_server(stack, security_groups=[group])
+    server.grant_access(ec2.Peer.ipv4("10.20.0.0/16"))
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::EC2::SecurityGroupIngress",
+        {
+            "GroupId": "sg-0123456789abcdef0",
+            "CidrIp": "10.20.0.0/16",
+            "FromPort": 443,
+            "ToPort": 443,
+            "IpProtocol": "tcp",
+        },
+    )
+
+
+def test_imported_server_without_security_groups_cannot_grant_access(stack: cdk.Stack) -> None:
+    server = _imported_server(stack)
+    with pytest.raises(PropsValidationError, match=r"grant_access needs the server's security"):
+        server.grant_access(ec2.Peer.ipv4("10.20.0.0/16"))
+
+
+def test_imported_server_refuses_a_uri_that_is_not_http(stack: cdk.Stack) -> None:
+    secret = secretsmanager.Secret.from_secret_complete_arn(stack, "Credentials", SECRET_ARN)
+    with pytest.raises(
+        PropsValidationError, match=r"tracking_uri 'mlflow.internal:5000' must be an http"
+    ):
+        MlflowServer.from_tracking_server(
+            stack, "Tracking", tracking_uri="mlflow.internal:5000", credentials_secret=secret
+        )
+
+
+def test_mlflow_server_is_a_tracking_server(bundled_app: SynthesizedApp) -> None:
+    server = bundled_app.stacks["mlflow"].node.find_child("Server")
+    assert isinstance(server, MlflowServer)
+    assert isinstance(server, IMlflowTrackingServer)
+    assert server.credentials_secret is server.admin_secret
