@@ -9,7 +9,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk
 
-from stacks import build_app
+from mlpipes_app import build_app
 
 app = cdk.App()
 build_app(app)

@@ -16,8 +16,8 @@ os.environ.setdefault("CDK_VALIDATION", "false")
 import aws_cdk as cdk
 import pytest
 
-from stacks import STACK_CATALOG, AppConfig, build_app
-from stacks.config import cdk_json_context
+from mlpipes_app import STACK_CATALOG, AppConfig, build_app
+from mlpipes_app.config import cdk_json_context
 
 TEST_ENV = cdk.Environment(account="123456789012", region="us-east-1")
 NAG_PACKS = ("AwsSolutions", "HIPAA.Security", "NIST.800.53.R5")

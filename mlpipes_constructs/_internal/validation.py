@@ -7,19 +7,7 @@ from typing import Any
 
 from aws_cdk import Duration, Token
 
-
-class PropsValidationError(ValueError):
-    """Raised when a construct's props break one or more rules.
-
-    Attributes:
-        problems: one message per broken rule, each naming the prop, the value and the rule.
-    """
-
-    def __init__(self, construct_path: str, problems: list[str]) -> None:
-        self.construct_path = construct_path
-        self.problems = list(problems)
-        lines = "\n".join(f"  - {problem}" for problem in self.problems)
-        super().__init__(f"invalid props for '{construct_path}':\n{lines}")
+from mlpipes_constructs.errors import PropsValidationError
 
 
 def is_unresolved(value: Any) -> bool:

@@ -38,8 +38,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from mlpipes_constructs._internal.compliance import acknowledge, acknowledge_wildcard
-from mlpipes_constructs._internal.iam import ManagedPolicyRole, depend_only_on_policy
+from mlpipes_constructs.compliance import acknowledge, acknowledge_wildcard
+from mlpipes_constructs.iam import ManagedPolicyRole, depend_only_on_policy
 
 HANDLER_DIRECTORY = Path(__file__).resolve().parent / "_deploy_handler"
 RESOURCE_TYPE = "Custom::MlpipesS3Deployment"

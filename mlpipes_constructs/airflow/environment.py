@@ -16,8 +16,6 @@ from aws_cdk import aws_mwaa as mwaa
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from mlpipes_constructs._internal.compliance import acknowledge, acknowledge_wildcards
-from mlpipes_constructs._internal.iam import ManagedPolicyRole
 from mlpipes_constructs._internal.subnets import select_subnets
 from mlpipes_constructs._internal.validation import Problems
 from mlpipes_constructs.airflow import _execution_role
@@ -46,7 +44,9 @@ from mlpipes_constructs.airflow._rules import (
     default_environment_name,
 )
 from mlpipes_constructs.airflow._source_deployment import SourceDeployment
+from mlpipes_constructs.compliance import acknowledge, acknowledge_wildcards
 from mlpipes_constructs.foundation import ArtifactStorage, FoundationResources, PlatformKey
+from mlpipes_constructs.iam import ManagedPolicyRole
 
 DEFAULT_ENVIRONMENT_CLASS = "mw1.small"
 #: The Apache Airflow roles MWAA maps IAM principals to.

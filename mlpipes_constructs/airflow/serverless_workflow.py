@@ -18,13 +18,13 @@ from aws_cdk import aws_mwaaserverless as mwaaserverless
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from mlpipes_constructs._internal.compliance import acknowledge_wildcards
-from mlpipes_constructs._internal.iam import ManagedPolicyRole
 from mlpipes_constructs._internal.subnets import select_subnets
 from mlpipes_constructs._internal.validation import Problems
 from mlpipes_constructs.airflow._serverless_rules import workflow_problems
 from mlpipes_constructs.airflow._source_deployment import SourceDeployment
+from mlpipes_constructs.compliance import acknowledge_wildcards
 from mlpipes_constructs.foundation import FoundationResources, PlatformKey
+from mlpipes_constructs.iam import ManagedPolicyRole
 
 SERVICE_PRINCIPAL = "airflow-serverless.amazonaws.com"
 DEFAULT_DEFINITION_PREFIX = "workflows/"

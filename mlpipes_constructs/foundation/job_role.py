@@ -13,18 +13,18 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from mlpipes_constructs._internal.aws_images import (
-    FRAMEWORK_REGISTRY_ACCOUNTS,
-    FRAMEWORK_REPOSITORIES,
-    framework_repository_arn,
-)
-from mlpipes_constructs._internal.compliance import acknowledge, acknowledge_wildcard
-from mlpipes_constructs._internal.iam import ManagedPolicyRole
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
+from mlpipes_constructs.compliance import acknowledge, acknowledge_wildcard
 from mlpipes_constructs.foundation._s3_access import (
     check_prefixes,
     prefix_read_statements,
     prefix_write_statements,
+)
+from mlpipes_constructs.iam import ManagedPolicyRole
+from mlpipes_constructs.images import (
+    FRAMEWORK_REGISTRY_ACCOUNTS,
+    FRAMEWORK_REPOSITORIES,
+    framework_repository_arn,
 )
 
 #: CloudWatch log groups SageMaker writes job logs to, by job type.

@@ -14,9 +14,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from mlpipes_constructs._internal.compliance import acknowledge
-from mlpipes_constructs._internal.iam import ManagedPolicyRole
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
+from mlpipes_constructs.compliance import acknowledge
+from mlpipes_constructs.iam import ManagedPolicyRole
 
 #: Interface endpoints a NAT-less VPC needs for SageMaker jobs to start, pull images and log.
 INTERFACE_ENDPOINT_SERVICES: Mapping[str, ec2.InterfaceVpcEndpointAwsService] = MappingProxyType(

@@ -13,7 +13,7 @@ from aws_cdk import aws_s3 as s3
 class FoundationResources:
     """The shared platform parts a workload stack builds on.
 
-    Get one from :class:`stacks.FoundationStack` (``stack.resources``) or build it from
+    Get one from :class:`FoundationStack` (``stack.resources``) or build it from
     resources you already have (``ec2.Vpc.from_vpc_attributes``, ``kms.Key.from_key_arn``,
     ``s3.Bucket.from_bucket_attributes``) to run mlpipes on your own platform.
 

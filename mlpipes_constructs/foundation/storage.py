@@ -10,8 +10,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from mlpipes_constructs._internal.compliance import acknowledge
 from mlpipes_constructs._internal.validation import Problems
+from mlpipes_constructs.compliance import acknowledge
 from mlpipes_constructs.foundation._s3_access import (
     check_prefixes,
     grant_statements,

@@ -1,6 +1,12 @@
 """MLflow tracking server on EC2, and the launcher the server instance runs."""
 
-from mlpipes_constructs.mlflow._props import DEFAULT_MLFLOW_VERSION
+from mlpipes_constructs.mlflow._props import DEFAULT_INSTANCE_TYPE, DEFAULT_MLFLOW_VERSION
 from mlpipes_constructs.mlflow.server import MlflowServer
+from mlpipes_constructs.mlflow.tracking_server import IMlflowTrackingServer
 
-__all__ = ["DEFAULT_MLFLOW_VERSION", "MlflowServer"]
+__all__ = [
+    "DEFAULT_INSTANCE_TYPE",
+    "DEFAULT_MLFLOW_VERSION",
+    "IMlflowTrackingServer",
+    "MlflowServer",
+]

@@ -18,6 +18,7 @@ BOTO3_VERSION = "1.44.8"
 #: Basic authentication (``--app-name basic-auth``) first shipped in MLflow 2.5.0.
 MIN_MLFLOW_VERSION = (2, 5, 0)
 
+#: EC2 instance type of the server when none is given (Graviton, 2 vCPUs, 8 GiB).
 DEFAULT_INSTANCE_TYPE = "m7g.large"
 DEFAULT_DATABASE_INSTANCE_TYPE = "t4g.medium"
 DEFAULT_ARTIFACT_PREFIX = "mlflow/"

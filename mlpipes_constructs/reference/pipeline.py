@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlpipes_constructs._internal.aws_images import (
+from mlpipes_constructs.images import (
     SKLEARN_REPOSITORY,
     XGBOOST_REPOSITORY,
     framework_image_uri,

@@ -23,8 +23,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from mlpipes_constructs._internal.compliance import acknowledge
-from mlpipes_constructs._internal.iam import ManagedPolicyRole, depend_only_on_policy
+from mlpipes_constructs.compliance import acknowledge
+from mlpipes_constructs.iam import ManagedPolicyRole, depend_only_on_policy
 
 #: The state name of the task, and so of its entries in execution histories and logs.
 START_STATE = "StartPipelineExecution"

@@ -28,10 +28,10 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IValidation
 
-from mlpipes_constructs._internal.compliance import acknowledge_wildcard
-from mlpipes_constructs._internal.iam import ManagedPolicyRole
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
+from mlpipes_constructs.compliance import acknowledge_wildcard
 from mlpipes_constructs.foundation._s3_access import check_prefixes
+from mlpipes_constructs.iam import ManagedPolicyRole
 from mlpipes_constructs.sagemaker._checks import FEATURE_GROUP_NAME_MAX, check_name
 
 #: Properties of ``AWS::SageMaker::FeatureGroup`` whose change replaces the resource

@@ -24,13 +24,14 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IValidation
 
-from mlpipes_constructs._internal.compliance import acknowledge, acknowledge_wildcard
-from mlpipes_constructs._internal.iam import ManagedPolicyRole
 from mlpipes_constructs._internal.subnets import select_subnets
-from mlpipes_constructs._internal.validation import Problems, PropsValidationError, is_unresolved
+from mlpipes_constructs._internal.validation import Problems, is_unresolved
 from mlpipes_constructs.compile import JobPlacement
+from mlpipes_constructs.compliance import acknowledge, acknowledge_wildcard
+from mlpipes_constructs.errors import PropsValidationError
 from mlpipes_constructs.foundation import SageMakerJobRole
 from mlpipes_constructs.foundation._s3_access import KEY_READ_ACTIONS, check_prefixes
+from mlpipes_constructs.iam import ManagedPolicyRole
 from mlpipes_constructs.sagemaker._arns import model_package_arns, model_package_group_arns
 from mlpipes_constructs.sagemaker._checks import (
     PIPELINE_NAME_MAX,

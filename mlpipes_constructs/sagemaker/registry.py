@@ -20,12 +20,12 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from mlpipes_constructs._internal.compliance import acknowledge, acknowledge_wildcard
-from mlpipes_constructs._internal.iam import ManagedPolicyRole, depend_only_on_policy
 from mlpipes_constructs._internal.subnets import select_subnets
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
+from mlpipes_constructs.compliance import acknowledge, acknowledge_wildcard
 from mlpipes_constructs.foundation import SageMakerJobRole
 from mlpipes_constructs.foundation._s3_access import check_prefixes
+from mlpipes_constructs.iam import ManagedPolicyRole, depend_only_on_policy
 from mlpipes_constructs.sagemaker._arns import model_package_arns, model_package_group_arns
 from mlpipes_constructs.sagemaker._checks import (
     RESOURCE_NAME_MAX,

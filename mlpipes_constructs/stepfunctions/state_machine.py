@@ -19,11 +19,11 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from mlpipes_constructs._internal.compliance import acknowledge, acknowledge_wildcards
-from mlpipes_constructs._internal.iam import ManagedPolicyRole, depend_only_on_policy
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
 from mlpipes_constructs.compile import JobPlacement
+from mlpipes_constructs.compliance import acknowledge, acknowledge_wildcards
 from mlpipes_constructs.foundation import PlatformKey, SageMakerJobRole
+from mlpipes_constructs.iam import ManagedPolicyRole, depend_only_on_policy
 from mlpipes_constructs.spec import Pipeline, local_code_paths
 from mlpipes_constructs.stepfunctions.compiler import (
     CompiledStateMachine,

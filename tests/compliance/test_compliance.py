@@ -7,8 +7,8 @@ import json
 import pytest
 from cfnlint.api import ManualArgs, lint
 
-from mlpipes_constructs._internal.compliance import MIN_REASON_LENGTH
-from stacks import STACK_CATALOG
+from mlpipes_app import STACK_CATALOG
+from mlpipes_constructs.compliance import MIN_REASON_LENGTH
 from tests.conftest import NAG_PACKS, SynthesizedApp
 
 STACK_KEYS = [entry.key for entry in STACK_CATALOG]

@@ -15,8 +15,9 @@ import aws_cdk as cdk
 import pytest
 from cfnlint.api import ManualArgs, lint
 
-from stacks import FoundationStack, MlflowStack, add_compliance_checks
-from stacks.config import cdk_json_context
+from mlpipes_app import add_compliance_checks
+from mlpipes_app.config import cdk_json_context
+from mlpipes_constructs.stacks import FoundationStack, MlflowStack
 from tests.conftest import NAG_PACKS
 
 REGION = "eu-west-1"

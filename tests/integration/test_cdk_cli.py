@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from stacks import STACK_CATALOG
-from stacks.config import CDK_JSON
+from mlpipes_app import STACK_CATALOG
+from mlpipes_app.config import CDK_JSON
 
 ROOT = CDK_JSON.parent
 CLI = ROOT / "node_modules" / ".bin" / "cdk"
@@ -33,7 +33,7 @@ def cli_synth(
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["CDK_DISABLE_CLI_TELEMETRY"] = "true"
     env["AWS_EC2_METADATA_DISABLED"] = "true"
-    lock = ROOT / "stacks" / "feature-groups.lock.json"
+    lock = ROOT / "mlpipes_app" / "feature-groups.lock.json"
     lock_before = lock.read_bytes()
     result = subprocess.run(
         [str(CLI), "synth", "--quiet", "--no-notices", "--output", str(outdir)],

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from stacks import STACK_CATALOG
+from mlpipes_app import STACK_CATALOG
 from tests.conftest import SynthesizedApp, synthesize_bundled_app
 
 

@@ -9,7 +9,7 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from stacks import STACK_CATALOG
+from mlpipes_app import STACK_CATALOG
 from tests.conftest import SynthesizedApp
 
 # Asset hashes change with the CDK version and with any byte of bundled code.

@@ -10,7 +10,7 @@ import pytest
 
 from mlpipes_constructs.airflow import ALLOWED_OPERATORS, HEALTH_CHECK_DAGS
 from mlpipes_constructs.airflow.serverless_workflow import definition_yaml
-from stacks.mwaa_serverless_stack import health_check_workflow
+from mlpipes_constructs.stacks.mwaa_serverless_stack import health_check_workflow
 from tests.integration.airflow.harness import AirflowVenv
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Template
 
-from stacks.config import cdk_json_context
+from mlpipes_app.config import cdk_json_context
 from tests.conftest import TEST_ENV
 
 

@@ -12,7 +12,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_mwaa as mwaa
 from aws_cdk.assertions import Annotations, Match, Template
 
-from mlpipes_constructs._internal.validation import PropsValidationError
 from mlpipes_constructs.airflow import (
     HEALTH_CHECK_DAGS,
     MwaaEnvironment,
@@ -20,6 +19,7 @@ from mlpipes_constructs.airflow import (
     MwaaSourceFiles,
     WebserverAccessMode,
 )
+from mlpipes_constructs.errors import PropsValidationError
 from tests.unit.airflow.helpers import as_list, only, resources_of, statements_of, vpc_stack
 
 NAME = "test-env"

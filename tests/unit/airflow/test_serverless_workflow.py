@@ -13,9 +13,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
-from mlpipes_constructs._internal.validation import PropsValidationError
 from mlpipes_constructs.airflow import MwaaServerlessWorkflow
 from mlpipes_constructs.airflow._serverless_rules import duration_seconds, workflow_problems
+from mlpipes_constructs.errors import PropsValidationError
 from tests.unit.airflow.helpers import as_list, only, resources_of, statements_of, vpc_stack
 
 SAGEMAKER = "airflow.providers.amazon.aws.operators.sagemaker"

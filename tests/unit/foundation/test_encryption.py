@@ -7,7 +7,7 @@ import pytest
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Match, Template
 
-from mlpipes_constructs._internal.validation import PropsValidationError
+from mlpipes_constructs.errors import PropsValidationError
 from mlpipes_constructs.foundation import PlatformKey
 
 

@@ -9,9 +9,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
-from mlpipes_constructs._internal.aws_images import framework_repository_arn
-from mlpipes_constructs._internal.validation import PropsValidationError
+from mlpipes_constructs.errors import PropsValidationError
 from mlpipes_constructs.foundation import ArtifactStorage, PlatformKey, SageMakerJobRole
+from mlpipes_constructs.images import framework_repository_arn
 from tests.conftest import TEST_ENV, SynthesizedApp
 
 

@@ -5,10 +5,10 @@ import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Match, Template
 
-from mlpipes_constructs._internal.validation import PropsValidationError
+from mlpipes_constructs.errors import PropsValidationError
 from mlpipes_constructs.foundation import INTERFACE_ENDPOINT_SERVICES, MlNetwork, PlatformKey
 from mlpipes_constructs.foundation.network import network_settings
-from stacks import MlpipesStack
+from mlpipes_constructs.stacks import MlpipesStack
 from tests.conftest import TEST_ENV, SynthesizedApp
 
 

@@ -17,8 +17,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
+from mlpipes_app.config import cdk_json_context
 from mlpipes_constructs.mlflow import MlflowServer
-from stacks.config import cdk_json_context
 from tests.conftest import TEST_ENV, SynthesizedApp
 
 CERTIFICATE_ARN = (

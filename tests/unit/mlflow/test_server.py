@@ -24,7 +24,9 @@ from aws_cdk.assertions import Annotations, Match, Template
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from mlpipes_constructs._internal.validation import PropsValidationError
+from mlpipes_app import STACK_CATALOG, AppConfig, build_app
+from mlpipes_app.config import cdk_json_context
+from mlpipes_constructs.errors import PropsValidationError
 from mlpipes_constructs.foundation import FoundationResources
 from mlpipes_constructs.mlflow import DEFAULT_MLFLOW_VERSION, MlflowServer
 from mlpipes_constructs.mlflow._bootstrap import AGENT_CONFIG, LOG_FILE
@@ -35,8 +37,7 @@ from mlpipes_constructs.mlflow._props import (
     REQUIREMENTS_DIR,
     SERVER_PORT,
 )
-from stacks import STACK_CATALOG, AppConfig, FoundationStack, MlflowStack, build_app
-from stacks.config import cdk_json_context
+from mlpipes_constructs.stacks import FoundationStack, MlflowStack
 from tests.conftest import TEST_ENV, SynthesizedApp
 from tests.unit.mlflow.conftest import CERTIFICATE_ARN, CUSTOM_CONSTRAINTS, BuiltServer
 

@@ -12,7 +12,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
-from stacks.config import cdk_json_context
+from mlpipes_app.config import cdk_json_context
 from tests.conftest import TEST_ENV, SynthesizedApp
 
 ACCOUNT = "123456789012"

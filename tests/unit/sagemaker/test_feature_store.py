@@ -8,7 +8,7 @@ import aws_cdk as cdk
 import pytest
 from constructs import Construct
 
-from mlpipes_constructs._internal.validation import PropsValidationError
+from mlpipes_constructs.errors import PropsValidationError
 from mlpipes_constructs.sagemaker import FeatureDefinition, FeatureStore, FeatureType
 from mlpipes_constructs.sagemaker.feature_store import lock_key, replacement_changes
 from tests.unit.sagemaker.conftest import (

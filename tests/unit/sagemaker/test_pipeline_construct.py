@@ -15,7 +15,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
 
-from mlpipes_constructs._internal.validation import PropsValidationError
+from mlpipes_constructs.errors import PropsValidationError
 from mlpipes_constructs.reference.pipeline import reference_pipeline
 from mlpipes_constructs.sagemaker import SageMakerPipeline
 from mlpipes_constructs.sagemaker._pipeline_permissions import EndpointUsage, endpoint_usage

@@ -9,7 +9,7 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 
-from mlpipes_constructs._internal.validation import PropsValidationError
+from mlpipes_constructs.errors import PropsValidationError
 from mlpipes_constructs.sagemaker import EndpointDeployment, ModelRegistry
 from mlpipes_constructs.sagemaker.registry import (
     ENDPOINT_NAME_MAX,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import aws_cdk as cdk
 import pytest
 
-from stacks import STACK_CATALOG, AppConfig, build_app, default_environment
-from stacks.config import CDK_JSON, PLACEHOLDER_ACCOUNT, PLACEHOLDER_REGION, cdk_json_context
+from mlpipes_app import STACK_CATALOG, AppConfig, build_app, default_environment
+from mlpipes_app.config import CDK_JSON, PLACEHOLDER_ACCOUNT, PLACEHOLDER_REGION, cdk_json_context
 from tests.conftest import SynthesizedApp
 
 
@@ -70,3 +73,32 @@ def test_committed_feature_group_lock_covers_the_bundled_feature_group(
     entries = json.loads(lock_path.read_text(encoding="utf-8"))["featureGroups"]
     group_path = f"{bundled_app.stacks['sagemaker'].node.path}/FeatureStore/ReviewFeatures"
     assert f"123456789012/us-east-1/{group_path}" in entries
+
+
+_IMPORTED_MODULES = """
+import json, sys
+import aws_cdk as cdk
+from mlpipes_app import AppConfig, build_app
+after_config = sorted(sys.modules)
+build_app(cdk.App(), AppConfig(stacks=("foundation",), compliance_checks=False))
+print(json.dumps([after_config, sorted(sys.modules)]))
+"""
+
+
+def test_the_app_imports_only_the_stacks_it_builds() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORTED_MODULES],
+        cwd=CDK_JSON.parent,
+        env={**os.environ, "PYTHONPATH": str(CDK_JSON.parent)},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    after_config, after_build = json.loads(result.stdout.strip().splitlines()[-1])
+    workload_stacks = [entry.module for entry in STACK_CATALOG if entry.key != "foundation"]
+    assert [name for name in after_config if name.startswith("mlpipes_constructs")] == []
+    assert "cdk_nag" not in after_config
+    assert "mlpipes_constructs.stacks.foundation_stack" in after_build
+    unexpected = ("cdk_nag", "mlpipes_constructs.mlflow", "mlpipes_constructs.sagemaker")
+    assert [name for name in after_build if name in (*workload_stacks, *unexpected)] == []

@@ -12,9 +12,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 
-from mlpipes_constructs._internal.validation import PropsValidationError
 from mlpipes_constructs.compile import CompileError
 from mlpipes_constructs.compile.job_code import CODE_DIRECTORY, processing_entrypoint
+from mlpipes_constructs.errors import PropsValidationError
 from mlpipes_constructs.reference import reference_pipeline
 from mlpipes_constructs.spec import (
     Comparison,

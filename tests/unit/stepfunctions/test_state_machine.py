@@ -11,7 +11,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Match, Template
 
-from mlpipes_constructs._internal.validation import PropsValidationError
+from mlpipes_constructs.errors import PropsValidationError
 from mlpipes_constructs.foundation import SageMakerJobRole
 from mlpipes_constructs.reference import reference_pipeline
 from mlpipes_constructs.stepfunctions import MlStateMachine

@@ -9,7 +9,7 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 
-from mlpipes_constructs._internal.validation import PropsValidationError
+from mlpipes_constructs.errors import PropsValidationError
 from mlpipes_constructs.stepfunctions import (
     SageMakerCreateHyperParameterTuningJob,
     SageMakerCreateProcessingJob,

@@ -1,22 +1,23 @@
-"""The stacks of the bundled app, in one list: the app, the tests and the benchmark use it."""
+"""The stacks of the bundled app, in one list: the app, the tests and the benchmark use it.
+
+Each entry imports its stack's module when it is built, and the cdk-nag packs are imported only
+when the compliance checks are on, so an app pays for the stacks it builds only.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_cdk import App, Environment, Stack, Validations
-from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
+from mlpipes_app.config import AppConfig, default_environment
 
-from mlpipes_constructs.foundation import FoundationResources
-from stacks.config import AppConfig, default_environment
-from stacks.foundation_stack import FoundationStack
-from stacks.mlflow_stack import MlflowStack
-from stacks.mwaa_serverless_stack import MwaaServerlessStack
-from stacks.mwaa_stack import MwaaStack
-from stacks.sagemaker_stack import SageMakerPipelinesStack
-from stacks.stepfunctions_stack import StepFunctionsStack
+if TYPE_CHECKING:
+    from aws_cdk import App, Environment, Stack
+
+    from mlpipes_constructs.foundation import FoundationResources
+    from mlpipes_constructs.stacks.foundation_stack import FoundationStack
 
 
 @dataclass
@@ -28,17 +29,29 @@ class BuiltStacks:
 
 @dataclass(frozen=True)
 class StackEntry:
-    """One deployable stack: its catalog key, name suffix and how to build it."""
+    """One deployable stack: its catalog key, name suffix and how to build it.
+
+    Attributes:
+        module: the module that defines the stack, imported only when the entry is built.
+    """
 
     key: str
     name: str
     description: str
+    module: str
     build: Callable[[App, str, AppConfig, Environment, BuiltStacks], Stack]
+
+
+def _stack_type(module: str, class_name: str) -> Callable[..., Stack]:
+    stack_type: Callable[..., Stack] = getattr(importlib.import_module(module), class_name)
+    return stack_type
 
 
 def _build_foundation(
     app: App, stack_name: str, config: AppConfig, env: Environment, built: BuiltStacks
 ) -> Stack:
+    from mlpipes_constructs.stacks.foundation_stack import FoundationStack
+
     built.foundation = FoundationStack(
         app,
         stack_name,
@@ -62,17 +75,19 @@ def _foundation_of(built: BuiltStacks, key: str) -> FoundationResources:
 def _workload(
     key: str,
     name: str,
-    stack_type: Callable[..., Stack],
+    stack: tuple[str, str],
     description: str,
     options: Callable[[AppConfig], dict[str, Any]] = lambda config: {},
 ) -> StackEntry:
     """A stack that builds on the foundation and takes its resources as ``foundation=``;
-    ``options`` picks its other props from the app configuration."""
+    ``stack`` is its (module, class name) and ``options`` picks its other props from the app
+    configuration."""
+    module, class_name = stack
 
     def build(
         app: App, stack_name: str, config: AppConfig, env: Environment, built: BuiltStacks
     ) -> Stack:
-        return stack_type(
+        return _stack_type(module, class_name)(
             app,
             stack_name,
             env=env,
@@ -81,7 +96,7 @@ def _workload(
             **options(config),
         )
 
-    return StackEntry(key=key, name=name, description=description, build=build)
+    return StackEntry(key=key, name=name, description=description, module=module, build=build)
 
 
 #: Every stack of the bundled app, in build order. A stack added here is synthesized by the
@@ -91,18 +106,19 @@ STACK_CATALOG: tuple[StackEntry, ...] = (
         key="foundation",
         name="Foundation",
         description="VPC, KMS key, artifact and log buckets, SageMaker job role",
+        module="mlpipes_constructs.stacks.foundation_stack",
         build=_build_foundation,
     ),
     _workload(
         "mlflow",
         "Mlflow",
-        MlflowStack,
+        ("mlpipes_constructs.stacks.mlflow_stack", "MlflowStack"),
         "MLflow tracking server on EC2 with PostgreSQL on RDS and artifacts in S3",
     ),
     _workload(
         "sagemaker",
         "SageMakerPipelines",
-        SageMakerPipelinesStack,
+        ("mlpipes_constructs.stacks.sagemaker_stack", "SageMakerPipelinesStack"),
         "reference pipeline on SageMaker Pipelines, model registry with deployment on "
         "approval, feature store, S3 trigger, failure notifications",
         lambda config: {"feature_group_lock_file": config.feature_group_lock_file},
@@ -110,19 +126,19 @@ STACK_CATALOG: tuple[StackEntry, ...] = (
     _workload(
         "stepfunctions",
         "StepFunctions",
-        StepFunctionsStack,
+        ("mlpipes_constructs.stacks.stepfunctions_stack", "StepFunctionsStack"),
         "reference pipeline as a Step Functions state machine with failure notifications",
     ),
     _workload(
         "mwaa",
         "Mwaa",
-        MwaaStack,
+        ("mlpipes_constructs.stacks.mwaa_stack", "MwaaStack"),
         "private Amazon MWAA environment with a deployed DAG folder",
     ),
     _workload(
         "mwaa-serverless",
         "MwaaServerless",
-        MwaaServerlessStack,
+        ("mlpipes_constructs.stacks.mwaa_serverless_stack", "MwaaServerlessStack"),
         "Amazon MWAA Serverless workflow from a dag-factory definition",
     ),
 )
@@ -130,6 +146,9 @@ STACK_CATALOG: tuple[StackEntry, ...] = (
 
 def add_compliance_checks(app: App) -> None:
     """Run the AwsSolutions, HIPAA Security and NIST 800-53 R5 packs when the app synthesizes."""
+    from aws_cdk import Validations
+    from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
+
     Validations.of(app).add_plugins(
         AwsSolutionsChecks(app), HIPAASecurityChecks(app), NIST80053R5Checks(app)
     )
@@ -138,7 +157,10 @@ def add_compliance_checks(app: App) -> None:
 def build_app(
     app: App, config: AppConfig | None = None, env: Environment | None = None
 ) -> list[Stack]:
-    """Build the configured stacks into ``app``; returns them in build order."""
+    """Build the configured stacks into ``app``; returns them in build order.
+
+    Only the modules of the configured stacks are imported.
+    """
     config = config or AppConfig.from_context(app)
     env = env or default_environment()
     known = {entry.key for entry in STACK_CATALOG}

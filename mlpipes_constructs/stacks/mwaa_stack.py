@@ -10,7 +10,7 @@ from constructs import Construct
 
 from mlpipes_constructs.airflow import HEALTH_CHECK_DAGS, MwaaEnvironment, MwaaSourceFiles
 from mlpipes_constructs.foundation import FoundationResources
-from stacks.base import MlpipesStack
+from mlpipes_constructs.stacks.base import MlpipesStack
 
 #: The cheapest class that can run the reference pipeline's DAG: ``mw1.micro`` (about $0.26
 #: an hour) runs one worker with one concurrent task, whose scheduler and web server share

@@ -18,7 +18,7 @@ from mlpipes_constructs.sagemaker import (
     ModelRegistry,
     SageMakerPipeline,
 )
-from stacks.base import MlpipesStack
+from mlpipes_constructs.stacks.base import MlpipesStack
 
 REFERENCE_NAME = "mlpipes-review-classifier"
 #: Raw reviews the pipeline reads by default, and the folder whose new files start a run.

@@ -1,4 +1,13 @@
-"""Service roles whose permissions live in one customer-managed policy."""
+"""Service roles whose permissions live in one customer-managed policy.
+
+CDK grants (``bucket.grant_read(role)``, ``key.grant_decrypt(role)``) put their statements in an
+inline ``DefaultPolicy`` of a plain ``iam.Role``, which the HIPAA Security and NIST 800-53 R5
+packs flag (``IAMNoInlinePolicy``). Give your own jobs and services a :class:`ManagedPolicyRole`
+and the same grants land in a customer-managed policy instead::
+
+    role = ManagedPolicyRole(stack, "ExportRole", service="lambda.amazonaws.com")
+    bucket.grant_read(role)  # a statement in role.managed_policy
+"""
 
 from __future__ import annotations
 
@@ -9,6 +18,8 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
 from mlpipes_constructs._internal.validation import Problems
+
+__all__ = ["ManagedPolicyRole", "depend_only_on_policy"]
 
 
 class ManagedPolicyRole(iam.Role):
@@ -33,6 +44,9 @@ class ManagedPolicyRole(iam.Role):
         statements: the policy's first statements. Default: none; add them later with
             :meth:`add_to_policy` or CDK grants.
         role_name: a physical name for the role. Default: a generated name.
+
+    Attributes:
+        managed_policy: the customer-managed policy that holds the role's permissions.
     """
 
     def __init__(
@@ -77,12 +91,14 @@ class ManagedPolicyRole(iam.Role):
     def add_to_principal_policy(
         self, statement: iam.PolicyStatement
     ) -> iam.AddToPrincipalPolicyResult:
+        """Add ``statement`` to :attr:`managed_policy` (where every CDK grant lands)."""
         self.managed_policy.add_statements(statement)
         return iam.AddToPrincipalPolicyResult(
             statement_added=True, policy_dependable=self.managed_policy
         )
 
     def add_to_policy(self, statement: iam.PolicyStatement) -> bool:
+        """Add ``statement`` to :attr:`managed_policy`; always True."""
         self.managed_policy.add_statements(statement)
         return True
 

@@ -6,9 +6,10 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_cdk import App, Environment
+if TYPE_CHECKING:
+    from aws_cdk import App, Environment
 
 #: The fixed environment used when no AWS account is configured (synth only).
 PLACEHOLDER_ACCOUNT = "123456789012"
@@ -34,7 +35,7 @@ class AppConfig:
         feature_group_lock_file: the lock file that records the feature groups'
             replacement-sensitive settings, relative to the project root (see
             ``FeatureStore``); a change that would replace a group then fails the synth.
-            Default: none (the bundled cdk.json sets ``stacks/feature-groups.lock.json``).
+            Default: none (the bundled cdk.json sets ``mlpipes_app/feature-groups.lock.json``).
     """
 
     stacks: tuple[str, ...] = ("foundation",)
@@ -76,6 +77,8 @@ def cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
 
 def default_environment() -> Environment:
     """The account and region the CDK CLI resolved, or a fixed placeholder without them."""
+    from aws_cdk import Environment
+
     return Environment(
         account=os.environ.get("CDK_DEFAULT_ACCOUNT") or PLACEHOLDER_ACCOUNT,
         region=os.environ.get("CDK_DEFAULT_REGION") or PLACEHOLDER_REGION,

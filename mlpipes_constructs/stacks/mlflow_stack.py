@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import CfnOutput
-from aws_cdk import aws_certificatemanager as acm
 from constructs import Construct
 
-from mlpipes_constructs.foundation import FoundationResources
-from mlpipes_constructs.mlflow import DEFAULT_MLFLOW_VERSION, MlflowServer
-from mlpipes_constructs.mlflow._props import DEFAULT_INSTANCE_TYPE
-from stacks.base import MlpipesStack
+from mlpipes_constructs.mlflow import DEFAULT_INSTANCE_TYPE, DEFAULT_MLFLOW_VERSION, MlflowServer
+from mlpipes_constructs.stacks.base import MlpipesStack
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_certificatemanager as acm
+
+    from mlpipes_constructs.foundation import FoundationResources
 
 
 class MlflowStack(MlpipesStack):

@@ -9,12 +9,11 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from mlpipes_constructs._internal.subnets import select_subnets
 from mlpipes_constructs.compile import JobPlacement
 from mlpipes_constructs.foundation import FoundationResources, SageMakerJobRole
 from mlpipes_constructs.reference import reference_pipeline
+from mlpipes_constructs.stacks.base import MlpipesStack
 from mlpipes_constructs.stepfunctions import MlStateMachine
-from stacks.base import MlpipesStack
 
 #: The model package group this stack's executions register models in (its own, so it does
 #: not collide with the SageMaker Pipelines stack's group).
@@ -69,7 +68,15 @@ class StepFunctionsStack(MlpipesStack):
             input_data_uri=f"s3://{bucket.bucket_name}/{INPUT_DATA_PREFIX}",
             model_package_group_name=MODEL_PACKAGE_GROUP,
         )
-        subnets = select_subnets(foundation.vpc, foundation.private_subnets)
+        selection = foundation.private_subnets
+        subnets = foundation.vpc.select_subnets(
+            availability_zones=selection.availability_zones,
+            one_per_az=selection.one_per_az,
+            subnet_filters=selection.subnet_filters,
+            subnet_group_name=selection.subnet_group_name,
+            subnets=selection.subnets,
+            subnet_type=selection.subnet_type,
+        )
         self.state_machine = MlStateMachine(
             self,
             "ReviewClassifier",

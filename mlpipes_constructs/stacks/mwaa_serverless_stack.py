@@ -11,7 +11,7 @@ from constructs import Construct
 
 from mlpipes_constructs.airflow import MwaaServerlessWorkflow
 from mlpipes_constructs.foundation import FoundationResources
-from stacks.base import MlpipesStack
+from mlpipes_constructs.stacks.base import MlpipesStack
 
 _S3 = "airflow.providers.amazon.aws"
 

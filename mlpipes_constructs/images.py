@@ -3,7 +3,10 @@
 The SageMaker scikit-learn and XGBoost (1.x "sagemaker-xgboost") framework images live in one
 AWS-owned ECR registry account per region. The table below is the one the SageMaker Python SDK
 ships (``image_uri_config/sklearn.json``); resolving from it keeps synthesis free of SDK and
-network calls.
+network calls::
+
+    framework_image_uri("sagemaker-scikit-learn", "1.2-1-cpu-py3", "eu-west-1")
+    # '141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3'
 """
 
 from __future__ import annotations
@@ -11,7 +14,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+__all__ = [
+    "FRAMEWORK_REGISTRY_ACCOUNTS",
+    "FRAMEWORK_REPOSITORIES",
+    "SKLEARN_REPOSITORY",
+    "XGBOOST_REPOSITORY",
+    "framework_image_uri",
+    "framework_registry_account",
+    "framework_repository_arn",
+]
+
+#: The SageMaker scikit-learn framework images.
 SKLEARN_REPOSITORY = "sagemaker-scikit-learn"
+#: The SageMaker XGBoost 1.x framework images (the built-in algorithm).
 XGBOOST_REPOSITORY = "sagemaker-xgboost"
 
 #: Repositories whose images come from :data:`FRAMEWORK_REGISTRY_ACCOUNTS`.
@@ -73,7 +88,12 @@ def framework_registry_account(region: str) -> str:
 
 
 def framework_image_uri(repository: str, tag: str, region: str) -> str:
-    """Image URI of an AWS-owned framework image, e.g. ``sagemaker-scikit-learn:1.2-1-cpu-py3``."""
+    """Image URI of an AWS-owned framework image, e.g. ``sagemaker-scikit-learn:1.2-1-cpu-py3``.
+
+    Raises:
+        ValueError: ``repository`` is not one of :data:`FRAMEWORK_REPOSITORIES`, or ``region``
+            is not in the table.
+    """
     if repository not in FRAMEWORK_REPOSITORIES:
         raise ValueError(
             f"repository '{repository}' is not an AWS framework repository; "

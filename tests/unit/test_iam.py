@@ -11,8 +11,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Template
 
-from mlpipes_constructs._internal.iam import ManagedPolicyRole, depend_only_on_policy
-from mlpipes_constructs._internal.validation import PropsValidationError
+from mlpipes_constructs.errors import PropsValidationError
+from mlpipes_constructs.iam import ManagedPolicyRole, depend_only_on_policy
 
 
 def _resources(stack: cdk.Stack, resource_type: str) -> dict[str, Any]:

@@ -1,4 +1,19 @@
-"""Acknowledging cdk-nag findings, always with a specific reason."""
+"""Acknowledging cdk-nag findings, always with a specific reason.
+
+A finding that a resource cannot fix by design is acknowledged on that resource, never app-wide,
+with a reason that says why the rule does not apply::
+
+    acknowledge(
+        log_bucket,
+        "AwsSolutions-S1",
+        "the access log bucket itself: logging it into itself would log every log delivery",
+    )
+    acknowledge_wildcard(
+        role.managed_policy,
+        f"{bucket.bucket_arn}/exports/*",
+        "the export job writes one object per run under the exports/ prefix, named at run time",
+    )
+"""
 
 from __future__ import annotations
 
@@ -9,6 +24,15 @@ from typing import Any
 import jsii
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct, IValidation
+
+__all__ = [
+    "MIN_REASON_LENGTH",
+    "WildcardReasons",
+    "acknowledge",
+    "acknowledge_wildcard",
+    "acknowledge_wildcards",
+    "wildcard_resource_finding",
+]
 
 #: A reason shorter than this cannot say why the finding does not apply.
 MIN_REASON_LENGTH = 40
@@ -70,6 +94,7 @@ class _WildcardAcknowledgments:
         self._reasons = reasons
 
     def validate(self) -> list[str]:
+        """Acknowledge each finding; never reports a problem itself."""
         for resource_arn, reason in self._reasons():
             finding = wildcard_resource_finding(self._target, resource_arn)
             acknowledge(self._target, finding, reason)

@@ -15,7 +15,7 @@ from mlpipes_constructs.foundation import (
     PlatformKey,
     SageMakerJobRole,
 )
-from stacks.base import MlpipesStack
+from mlpipes_constructs.stacks.base import MlpipesStack
 
 
 class FoundationStack(MlpipesStack):
