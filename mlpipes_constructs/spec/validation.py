@@ -29,6 +29,7 @@ from mlpipes_constructs.spec.naming import (
     is_step_name,
 )
 from mlpipes_constructs.spec.parameters import Parameter, ParameterType, default_matches_type
+from mlpipes_constructs.spec.reference_kinds import reference_kind_problems
 from mlpipes_constructs.spec.references import (
     JsonValue,
     ModelArtifacts,
@@ -180,6 +181,7 @@ def _step_problems(step: Step, context: _Context) -> Iterator[str]:
             )
     for path, reference in references(step):
         yield from _reference_problems(f"{path} {where}", reference, context)
+    yield from reference_kind_problems(step, where)
     yield from _instance_problems(step, where, context)
     kind_checks = _KIND_CHECKS.get(type(step), ())
     for check in kind_checks:

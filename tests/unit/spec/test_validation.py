@@ -844,3 +844,23 @@ def test_metric_definitions_need_a_name_and_a_regex_within_sagemakers_limits() -
     problems = problems_of(steps=steps)
     assert any("metric_definitions[0].name '' " in p and "1 to 255" in p for p in problems)
     assert any("metric_definitions[0].regex" in p and "1 to 500" in p for p in problems)
+
+
+def test_a_field_given_a_reference_of_the_wrong_kind_names_the_step_field_and_what_fits() -> None:
+    steps = [
+        dataclasses.replace(step, model=ModelArtifacts("Train"))
+        if isinstance(step, EndpointStep)
+        else step
+        for step in valid_steps()
+    ]
+    (problem,) = [p for p in problems_of(steps=steps) if "does not take" in p]
+    assert problem.startswith("model of step 'Endpoint' is ModelArtifacts(step='Train')")
+    assert problem.endswith("expected the model a create_model step creates (ModelName)")
+
+
+def test_a_reference_where_only_a_constant_fits_is_refused() -> None:
+    steps = with_step("Prep", image_uri=ParameterRef("InstanceType"))
+    assert any(
+        p.startswith("image_uri of step 'Prep' is ParameterRef(") and p.endswith("a constant")
+        for p in problems_of(steps=steps)
+    )
