@@ -60,7 +60,7 @@ def trigger_definition() -> dict[str, Any]:
     SageMakerPipeline(
         stack,
         "Pipeline",
-        definition=PIPELINE_DEFINITION,
+        pipeline=PIPELINE_DEFINITION,
         pipeline_name=PIPELINE,
         job_role=iam.Role.from_role_arn(stack, "JobRole", JOB_ROLE, mutable=False),
         artifact_bucket=bucket,
