@@ -19,8 +19,14 @@ SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 #: Step Functions names an SDK integration error ``<Service>.<Exception>``; a SageMaker
 #: validation error (such as describing an endpoint that does not exist) has no modeled
 #: exception and arrives under one of these names.
-#: Throttled SageMaker calls, and Application Auto Scaling's own retryable errors.
-THROTTLING_ERRORS: tuple[str, ...] = ("SageMaker.ThrottlingException",)
+#: Throttling: SageMaker models no throttling error, so a throttled SDK call may arrive under
+#: the generic names as well (the rest of the library retries the same three).
+THROTTLING_ERRORS: tuple[str, ...] = (
+    "SageMaker.ThrottlingException",
+    "SageMaker.SageMakerException",
+    "SageMaker.AmazonSageMakerException",
+)
+#: Application Auto Scaling's own retryable errors.
 AUTOSCALING_RETRY_ERRORS: tuple[str, ...] = (
     "ApplicationAutoScaling.ConcurrentUpdateException",
     "ApplicationAutoScaling.InternalServiceException",
@@ -112,12 +118,15 @@ class DeploymentFlow:
             endpoint_config,
             result_path=sfn.JsonPath.DISCARD,
         )
+        # A missing endpoint arrives under the generic error names, which mean "create it"
+        # here: only the explicit throttling error is retried.
         find_endpoint = self._sagemaker_call(
             "FindEndpoint",
             "describeEndpoint",
             {"EndpointName": endpoint},
             result_path="$.endpoint",
             result_selector={"status": sfn.JsonPath.string_at("$.EndpointStatus")},
+            retry_errors=("SageMaker.ThrottlingException",),
         )
         endpoint_call = {
             "EndpointName": endpoint,
@@ -266,6 +275,7 @@ class DeploymentFlow:
         *,
         result_path: str,
         result_selector: dict[str, Any] | None = None,
+        retry_errors: tuple[str, ...] = THROTTLING_ERRORS,
     ) -> tasks.CallAwsService:
         # iam_resources is required by the task class; the permissions themselves are in the
         # deployment's managed policy (the state machine role takes no inline grants).
@@ -280,7 +290,7 @@ class DeploymentFlow:
             result_selector=result_selector,
         )
         call.add_retry(
-            errors=list(THROTTLING_ERRORS),
+            errors=list(retry_errors),
             interval=Duration.seconds(2),
             backoff_rate=2,
             max_attempts=6,
