@@ -1,20 +1,20 @@
-"""EventBridge glue: S3 notifications on a bucket, key policies, and rule targets."""
+"""EventBridge glue: S3 notifications on a bucket, and the pipeline rule target."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import jsii
-from aws_cdk import Annotations, Stack
+from aws_cdk import CfnResource, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.interfaces.aws_events import IRuleRef
-from constructs import Construct, IValidation
+from constructs import IValidation
 
-#: What EventBridge needs from a KMS key to publish to a topic encrypted with it.
-EVENTS_KEY_ACTIONS: tuple[str, ...] = ("kms:Decrypt", "kms:GenerateDataKey")
+#: The custom resource through which ``s3.Bucket`` configures notifications, EventBridge's
+#: included (``event_bridge_enabled=True``, ``enable_event_bridge_notification()``).
+BUCKET_NOTIFICATIONS_TYPE = "Custom::S3BucketNotifications"
 
 
 def bucket_event_bridge_state(bucket: s3.IBucket) -> bool | None:
@@ -26,6 +26,18 @@ def bucket_event_bridge_state(bucket: s3.IBucket) -> bool | None:
     if not isinstance(resource, s3.CfnBucket):
         return None
     configuration = Stack.of(resource).resolve(resource.notification_configuration)
+    if _event_bridge_on(configuration):
+        return True
+    notifications = _notifications_resource(bucket)
+    if notifications is None:
+        return False
+    properties = Stack.of(notifications).resolve(notifications._cfn_properties)
+    return isinstance(properties, dict) and _event_bridge_on(
+        properties.get("NotificationConfiguration")
+    )
+
+
+def _event_bridge_on(configuration: Any) -> bool:
     if not isinstance(configuration, dict):
         return False
     bridge = configuration.get("eventBridgeConfiguration") or configuration.get(
@@ -33,18 +45,36 @@ def bucket_event_bridge_state(bucket: s3.IBucket) -> bool | None:
     )
     if not isinstance(bridge, dict):
         return False
-    return (bridge.get("eventBridgeEnabled") or bridge.get("EventBridgeEnabled")) is True
+    # The custom resource writes an empty object for "on"; the L1 property a flag.
+    enabled = bridge.get("eventBridgeEnabled", bridge.get("EventBridgeEnabled", True))
+    return enabled is True
+
+
+def _notifications_resource(bucket: s3.IBucket) -> CfnResource | None:
+    """The bucket's ``Custom::S3BucketNotifications`` resource, if CDK created one."""
+    notifications = bucket.node.try_find_child("Notifications")
+    resource = notifications.node.try_find_child("Resource") if notifications else None
+    if isinstance(resource, CfnResource) and (
+        resource.cfn_resource_type == BUCKET_NOTIFICATIONS_TYPE
+    ):
+        return resource
+    return None
 
 
 def enable_bucket_event_bridge(bucket: s3.IBucket) -> None:
     """Turn on EventBridge notifications of a bucket defined in this app (no custom resource).
 
     Sets ``NotificationConfiguration.EventBridgeConfiguration`` on the bucket's
-    ``AWS::S3::Bucket`` and keeps any other notification configuration it has.
+    ``AWS::S3::Bucket`` and keeps any other notification configuration it has. A bucket whose
+    notifications CDK already manages through its custom resource is switched on there, as
+    the two would otherwise overwrite each other.
     """
     resource = bucket.node.default_child
     if not isinstance(resource, s3.CfnBucket):
         raise TypeError(f"'{bucket.node.path}' is not a bucket defined in this app")
+    if isinstance(bucket, s3.Bucket) and _notifications_resource(bucket) is not None:
+        bucket.enable_event_bridge_notification()
+        return
     current = resource.notification_configuration
     bridge = s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True)
     if isinstance(current, s3.CfnBucket.NotificationConfigurationProperty):
@@ -58,70 +88,6 @@ def enable_bucket_event_bridge(bucket: s3.IBucket) -> None:
         resource.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
             event_bridge_configuration=bridge
         )
-
-
-def allow_events_to_use_key(scope: Construct, key: kms.IKey, warning_id: str) -> None:
-    """Let EventBridge use ``key`` when the key is defined in ``scope``'s stack; else warn."""
-    if isinstance(key, kms.Key) and Stack.of(key) is Stack.of(scope):
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowEventBridgeToPublishEncryptedMessages",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=list(EVENTS_KEY_ACTIONS),
-                resources=["*"],  # in a key policy, "*" means this key
-                # No aws:SourceAccount/SourceArn: EventBridge sends none when it publishes
-                # to an encrypted topic, so such a condition would drop every notification.
-            )
-        )
-        return
-    if isinstance(key, kms.Key):
-        # Defined in another stack of the app: its policy may still gain the statement there.
-        scope.node.add_validation(_KeyAllowsEvents(scope, key, warning_id))
-        return
-    _warn_key_policy(scope, key, warning_id)
-
-
-def _warn_key_policy(scope: Construct, key: kms.IKey, warning_id: str) -> None:
-    Annotations.of(scope).add_warning_v2(
-        warning_id,
-        f"the key '{key.node.path}' is not defined in this stack, so its key policy is not "
-        "changed: it must let events.amazonaws.com use kms:Decrypt and kms:GenerateDataKey "
-        "(PlatformKey(service_principals=['events.amazonaws.com']) or "
-        "PlatformKey.allow_service) or EventBridge cannot publish to the encrypted topic",
-    )
-
-
-@jsii.implements(IValidation)
-class _KeyAllowsEvents:
-    """At synth: warn unless the key's policy lets EventBridge use it."""
-
-    def __init__(self, scope: Construct, key: kms.Key, warning_id: str) -> None:
-        self._scope = scope
-        self._key = key
-        self._warning_id = warning_id
-
-    def validate(self) -> list[str]:
-        resource = self._key.node.default_child
-        document = (
-            Stack.of(self._key).resolve(resource.key_policy)
-            if isinstance(resource, kms.CfnKey)
-            else None
-        )
-        if not isinstance(document, dict):
-            document = {}
-        for statement in document.get("Statement", []):
-            principals = statement.get("Principal", {}).get("Service", [])
-            actions = statement.get("Action", [])
-            if "events.amazonaws.com" in _as_list(principals) and set(EVENTS_KEY_ACTIONS) <= set(
-                _as_list(actions)
-            ):
-                return []
-        _warn_key_policy(self._scope, self._key, self._warning_id)
-        return []
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 @jsii.implements(events.IRuleTarget)
@@ -161,3 +127,22 @@ def _parameter_list(parameters: dict[str, str]) -> dict[str, Any]:
             {"Name": name, "Value": value} for name, value in sorted(parameters.items())
         ]
     }
+
+
+@jsii.implements(IValidation)
+class BucketSendsEvents:
+    """Synth-time check that another stack's bucket has EventBridge notifications on."""
+
+    def __init__(self, bucket: s3.IBucket, prefix: str) -> None:
+        self._bucket = bucket
+        self._prefix = prefix
+
+    def validate(self) -> list[str]:
+        if bucket_event_bridge_state(self._bucket):
+            return []
+        return [
+            f"trigger_prefix '{self._prefix}' needs the artifact bucket "
+            f"'{self._bucket.node.path}' to send events to EventBridge; it is defined in "
+            "another stack, so turn it on there (ArtifactStorage(event_bridge_enabled=True) "
+            "or s3.Bucket(event_bridge_enabled=True))"
+        ]

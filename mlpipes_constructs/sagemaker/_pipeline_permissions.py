@@ -92,16 +92,14 @@ HANDLED_ELSEWHERE: frozenset[str] = frozenset(
     {"RegisterModel", "EndpointConfig", "Endpoint", "Condition", "Fail"}
 )
 
-#: Creating a version in a model package group, and reading it back.
+#: Creating a version in a model package group, and reading it back. AWS authorizes
+#: CreateModelPackage on the new version (``model-package``) only, never on the group.
 REGISTER_PACKAGE_ACTIONS: tuple[str, ...] = (
     "sagemaker:AddTags",
     "sagemaker:CreateModelPackage",
     "sagemaker:DescribeModelPackage",
 )
-REGISTER_GROUP_ACTIONS: tuple[str, ...] = (
-    "sagemaker:CreateModelPackage",
-    "sagemaker:DescribeModelPackageGroup",
-)
+REGISTER_GROUP_ACTIONS: tuple[str, ...] = ("sagemaker:DescribeModelPackageGroup",)
 
 
 def job_permissions(step_types: frozenset[str]) -> list[JobPermissions]:

@@ -12,19 +12,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from mlpipes_constructs.compliance import acknowledge
-from mlpipes_constructs.iam import ManagedPolicyRole, depend_only_on_policy
+from mlpipes_constructs.core._failure_topic import FailureNotificationTopic
+from mlpipes_constructs.core._state_machine import HardenedStateMachine
+from mlpipes_constructs.core._trust import service_role
 
 #: The state name of the task, and so of its entries in execution histories and logs.
 START_STATE = "StartPipelineExecution"
@@ -32,10 +32,14 @@ START_STATE = "StartPipelineExecution"
 TRIGGER_TIMEOUT = Duration.minutes(5)
 #: What an AWS SDK task raises when SageMaker throttles (``ServiceName.ErrorNameException``)
 #: and for its unmodelled service errors (5xx).
-RETRY_ERRORS: tuple[str, ...] = ("SageMaker.ThrottlingException", "SageMaker.SageMakerException")
+#: ``AmazonSageMakerException`` is the name the rest of the library retries as well.
+RETRY_ERRORS: tuple[str, ...] = (
+    "SageMaker.ThrottlingException",
+    "SageMaker.SageMakerException",
+    "SageMaker.AmazonSageMakerException",
+)
 #: Trigger executions that did not start a pipeline execution.
 FAILURE_STATUSES: tuple[str, ...] = ("FAILED", "TIMED_OUT")
-EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
 
 _OBJECT_URI = sfn.JsonPath.format(
     "s3://{}/{}",
@@ -96,9 +100,9 @@ class S3PipelineTrigger(Construct):
         parameter: the String pipeline parameter that receives the object's URI.
         encryption_key: the key of the execution log group; its policy must let CloudWatch
             Logs use it (``PlatformKey`` does).
-        failure_topic: where failed and timed-out trigger executions are published.
-            Default: not published; they show as failed executions of :attr:`state_machine`
-            and in its ``ExecutionsFailed`` metric.
+        notifications: the failure topic that failed and timed-out trigger executions are
+            published to. Default: not published; they show as failed executions of
+            :attr:`state_machine` and in its ``ExecutionsFailed`` metric.
         log_retention: how long execution logs are kept. Default: one year.
     """
 
@@ -113,7 +117,7 @@ class S3PipelineTrigger(Construct):
         pipeline_arn: str,
         parameter: str,
         encryption_key: kms.IKey,
-        failure_topic: sns.ITopic | None = None,
+        notifications: FailureNotificationTopic | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -151,45 +155,23 @@ class S3PipelineTrigger(Construct):
             jitter_strategy=sfn.JitterType.FULL,
         )
 
-        self.role = ManagedPolicyRole(
-            self,
-            "Role",
-            service="states.amazonaws.com",
-            description=f"Starts the SageMaker pipeline {pipeline_name} for new objects",
-        )
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            encryption_key=encryption_key,
-            retention=log_retention,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        self.state_machine = sfn.StateMachine(
+        self.hardened = HardenedStateMachine(
             self,
             "StateMachine",
-            comment=f"Starts {pipeline_name} for new objects under {prefix}",
-            definition_body=sfn.DefinitionBody.from_chainable(start),
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            role=self.role,
+            definition=start,
+            encryption_key=encryption_key,
             timeout=TRIGGER_TIMEOUT,
-            tracing_enabled=True,
-            logs=sfn.LogOptions(
-                destination=self.log_group,
-                level=sfn.LogLevel.ALL,
-                include_execution_data=True,
-            ),
+            comment=f"Starts {pipeline_name} for new objects under {prefix}",
+            role_description=f"Starts the SageMaker pipeline {pipeline_name} for new objects",
+            log_retention=log_retention,
         )
-        depend_only_on_policy(self.state_machine, self.role.managed_policy)
-        acknowledge(
-            self.role.managed_policy,
-            "AwsSolutions-IAM5[Resource::*]",
-            "CloudWatch Logs vended log delivery (how Step Functions writes execution logs) and "
-            "X-Ray trace submission have no resource type, so AWS accepts only '*' for them",
-        )
+        self.state_machine = self.hardened.state_machine
+        self.role = self.hardened.role
+        self.log_group = self.hardened.log_group
 
         # targets.SfnStateMachine grants states:StartExecution on this state machine only, to
         # this role, whose statements go to its managed policy rather than an inline one.
-        self.rule_role = ManagedPolicyRole(
+        self.rule_role = service_role(
             self,
             "RuleRole",
             service="events.amazonaws.com",
@@ -213,19 +195,11 @@ class S3PipelineTrigger(Construct):
         )
 
         self.failure_rule: events.Rule | None = None
-        if failure_topic is not None:
-            self.failure_rule = events.Rule(
-                self,
-                "FailureRule",
+        if notifications is not None:
+            self.failure_rule = notifications.add_state_machine_rule(
+                "TriggerFailureRule",
                 description=f"Publishes new objects under {prefix} that failed to start the "
                 f"SageMaker pipeline {pipeline_name}",
-                event_pattern=events.EventPattern(
-                    source=["aws.states"],
-                    detail_type=[EXECUTION_STATUS_CHANGE],
-                    detail={
-                        "status": list(FAILURE_STATUSES),
-                        "stateMachineArn": [self.state_machine.state_machine_arn],
-                    },
-                ),
-                targets=[targets.SnsTopic(failure_topic)],
+                state_machine_arn=self.state_machine.state_machine_arn,
+                statuses=FAILURE_STATUSES,
             )

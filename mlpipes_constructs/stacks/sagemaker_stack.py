@@ -8,6 +8,7 @@ from aws_cdk import CfnOutput, Token
 from aws_cdk import aws_events as events
 from constructs import Construct
 
+from mlpipes_constructs.core import FailureNotifications, JobPlacementOptions
 from mlpipes_constructs.foundation import FoundationResources, PlatformKey, SageMakerJobRole
 from mlpipes_constructs.reference.pipeline import reference_pipeline
 from mlpipes_constructs.sagemaker import (
@@ -62,7 +63,7 @@ class SageMakerPipelinesStack(MlpipesStack):
         construct_id: str,
         *,
         foundation: FoundationResources,
-        schedule: events.Schedule | None = None,
+        schedule: str | events.Schedule | None = None,
         endpoint_instance_type: str = "ml.m5.large",
         feature_group_lock_file: str | None = None,
         **kwargs: Any,
@@ -85,14 +86,16 @@ class SageMakerPipelinesStack(MlpipesStack):
             job_name_prefix="pipelines-",
             vpc=foundation.vpc,
         )
-        # EventBridge publishes failure notifications to a topic encrypted with this key.
+        # EventBridge publishes failure notifications to a topic encrypted with this key; the
+        # pipeline adds the one statement EventBridge needs. No log group uses it.
         self.notification_key = PlatformKey(
             self,
             "NotificationKey",
             alias=f"{construct_id}/notifications",
             description="mlpipes SageMaker pipeline notifications",
-            service_principals=["events.amazonaws.com"],
+            allow_cloudwatch_logs=False,
         )
+        placement = JobPlacementOptions(vpc=foundation.vpc, vpc_subnets=foundation.private_subnets)
         self.registry = ModelRegistry(
             self,
             "ModelRegistry",
@@ -101,16 +104,15 @@ class SageMakerPipelinesStack(MlpipesStack):
             deploy_on_approval=EndpointDeployment(
                 endpoint_name=REFERENCE_NAME, instance_type=endpoint_instance_type
             ),
-            model_role=self.job_role,
+            job_role=self.job_role,
             artifact_bucket=bucket,
             encryption_key=key,
-            vpc=foundation.vpc,
-            vpc_subnets=foundation.private_subnets,
+            placement=placement,
         )
         self.pipeline = SageMakerPipeline(
             self,
             "Pipeline",
-            spec=reference_pipeline(
+            pipeline=reference_pipeline(
                 self.region,
                 input_data_uri=f"s3://{bucket.bucket_name}/{REVIEWS_PREFIX}",
                 name=REFERENCE_NAME,
@@ -119,15 +121,14 @@ class SageMakerPipelinesStack(MlpipesStack):
             job_role=self.job_role,
             artifact_bucket=bucket,
             encryption_key=key,
-            vpc=foundation.vpc,
-            vpc_subnets=foundation.private_subnets,
+            placement=placement,
             schedule=schedule,
             trigger_prefix=INCOMING_REVIEWS_PREFIX,
             trigger_parameter="InputDataUri",
-            notification_key=self.notification_key.key,
+            notifications=FailureNotifications(encryption_key=self.notification_key.key),
         )
         # Executions register versions in the registry's group: create it first.
-        self.pipeline.pipeline.add_resource_dependency(self.registry.group)
+        self.pipeline.cfn_pipeline.add_resource_dependency(self.registry.cfn_model_package_group)
         self.feature_store = FeatureStore(
             self,
             "FeatureStore",
@@ -148,5 +149,5 @@ class SageMakerPipelinesStack(MlpipesStack):
         CfnOutput(self, "ModelPackageGroupName", value=self.registry.model_package_group_name)
         CfnOutput(self, "EndpointName", value=REFERENCE_NAME)
         CfnOutput(self, "FeatureGroupName", value=self.review_features.feature_group_name)
-        if self.pipeline.failure_topic is not None:
-            CfnOutput(self, "FailureTopicArn", value=self.pipeline.failure_topic.topic_arn)
+        if self.pipeline.notification_topic is not None:
+            CfnOutput(self, "FailureTopicArn", value=self.pipeline.notification_topic.topic_arn)

@@ -9,8 +9,8 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from mlpipes_constructs.compile import JobPlacement
-from mlpipes_constructs.foundation import FoundationResources, SageMakerJobRole
+from mlpipes_constructs.core import FailureNotifications, JobPlacementOptions
+from mlpipes_constructs.foundation import FoundationResources, PlatformKey, SageMakerJobRole
 from mlpipes_constructs.reference import reference_pipeline
 from mlpipes_constructs.stacks.base import MlpipesStack
 from mlpipes_constructs.stepfunctions import MlStateMachine
@@ -25,8 +25,8 @@ class StepFunctionsStack(MlpipesStack):
     """The reference review-classifier pipeline, compiled to a Step Functions state machine.
 
     Jobs run in the foundation VPC's private subnets as a job role created here on the
-    foundation bucket and key; failed, timed-out and aborted executions notify an encrypted
-    SNS topic.
+    foundation bucket and key, which also encrypts the execution logs; failed, timed-out and
+    aborted executions notify an SNS topic encrypted with a notification key of this stack.
 
     Args:
         foundation: the platform to build on.
@@ -68,14 +68,13 @@ class StepFunctionsStack(MlpipesStack):
             input_data_uri=f"s3://{bucket.bucket_name}/{INPUT_DATA_PREFIX}",
             model_package_group_name=MODEL_PACKAGE_GROUP,
         )
-        selection = foundation.private_subnets
-        subnets = foundation.vpc.select_subnets(
-            availability_zones=selection.availability_zones,
-            one_per_az=selection.one_per_az,
-            subnet_filters=selection.subnet_filters,
-            subnet_group_name=selection.subnet_group_name,
-            subnets=selection.subnets,
-            subnet_type=selection.subnet_type,
+        # EventBridge publishes failure notifications to a topic encrypted with this key; the
+        # state machine adds the one statement EventBridge needs. No log group uses it.
+        self.notification_key = PlatformKey(
+            self,
+            "NotificationKey",
+            description="mlpipes Step Functions pipeline notifications",
+            allow_cloudwatch_logs=False,
         )
         self.state_machine = MlStateMachine(
             self,
@@ -83,11 +82,13 @@ class StepFunctionsStack(MlpipesStack):
             pipeline=pipeline,
             job_role=self.job_role,
             artifact_bucket=bucket,
-            job_encryption_key=foundation.encryption_key,
-            network=JobPlacement(
-                subnet_ids=tuple(subnets.subnet_ids),
-                security_group_ids=(self.job_security_group.security_group_id,),
+            encryption_key=foundation.encryption_key,
+            placement=JobPlacementOptions(
+                vpc=foundation.vpc,
+                vpc_subnets=foundation.private_subnets,
+                security_groups=[self.job_security_group],
             ),
+            notifications=FailureNotifications(encryption_key=self.notification_key.key),
         )
         CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
         if self.state_machine.notification_topic is not None:

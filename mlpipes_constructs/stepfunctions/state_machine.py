@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar, Unpack
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -21,10 +22,30 @@ from constructs import Construct
 
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
 from mlpipes_constructs.compile import JobPlacement
-from mlpipes_constructs.compliance import acknowledge, acknowledge_wildcards
-from mlpipes_constructs.foundation import PlatformKey, SageMakerJobRole
-from mlpipes_constructs.iam import ManagedPolicyRole, depend_only_on_policy
-from mlpipes_constructs.spec import Pipeline, local_code_paths
+from mlpipes_constructs.compliance import acknowledge_wildcards
+from mlpipes_constructs.core._defaults import (
+    DEFAULT_ARTIFACT_PREFIX,
+    artifact_folder,
+    default_notifications,
+    job_role_of,
+    require_encryption_key,
+)
+from mlpipes_constructs.core._failure_topic import FailureNotificationTopic
+from mlpipes_constructs.core._job_code import JobCode
+from mlpipes_constructs.core._schedule import (
+    resolve_schedule,
+    schedule_input_problems,
+    spec_parameter_types,
+)
+from mlpipes_constructs.core._state_machine import HardenedStateMachine
+from mlpipes_constructs.core._trust import service_role
+from mlpipes_constructs.core.metrics import MetricOptions
+from mlpipes_constructs.core.notifications import FailureNotifications, notifications_problems
+from mlpipes_constructs.core.pipeline_base import MlPipelineBase
+from mlpipes_constructs.core.placement import JobPlacementOptions, resolve_placement
+from mlpipes_constructs.foundation import SageMakerJobRole
+from mlpipes_constructs.iam import ManagedPolicyRole
+from mlpipes_constructs.spec import Pipeline
 from mlpipes_constructs.stepfunctions.compiler import (
     CompiledStateMachine,
     compile_state_machine,
@@ -32,8 +53,6 @@ from mlpipes_constructs.stepfunctions.compiler import (
 
 #: Execution statuses that send a failure notification.
 FAILURE_STATUSES: tuple[str, ...] = ("FAILED", "TIMED_OUT", "ABORTED")
-_RATE = re.compile(r"rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)")
-_CRON = re.compile(r"cron\(\S+( \S+){5}\)")
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
 _MAX_TIMEOUT_DAYS = 365
 _WILDCARD_REASONS = {
@@ -48,171 +67,177 @@ _WILDCARD_REASONS = {
 }
 
 
-def check_schedule(problems: Problems, schedule: str | events.Schedule | None) -> None:
-    """A schedule must be ``rate(<n> <unit>)`` or ``cron(<6 fields>)``."""
-    if not isinstance(schedule, str) or is_unresolved(schedule):
-        return
-    problems.require(
-        _RATE.fullmatch(schedule) is not None or _CRON.fullmatch(schedule) is not None,
-        f"schedule '{schedule}' is not an EventBridge schedule expression; expected e.g. "
-        "'rate(1 day)', 'rate(12 hours)' or 'cron(0 6 * * ? *)'",
-    )
-
-
-def default_job_key(job_key: kms.IKey | None, bucket: s3.IBucket) -> kms.IKey | None:
-    """The key jobs use: the one given, else the artifact bucket's key, else none."""
-    return job_key if job_key is not None else bucket.encryption_key
-
-
-class MlStateMachine(Construct):
+class MlStateMachine(MlPipelineBase):
     """A STANDARD state machine that runs a pipeline spec or any CDK chainable.
 
-    Given a ``pipeline``, the construct uploads each local code directory as a ZIP asset, lets
-    the job role read it, and compiles the spec with :func:`compile_state_machine`. Either way
-    the state machine logs every event with execution data to a KMS-encrypted log group,
-    traces with X-Ray, stops after ``timeout``, notifies an encrypted SNS topic when an
-    execution fails, times out or is aborted, and runs as a role whose only policy is a
-    customer-managed one holding exactly what its tasks need.
+    Given a spec, the construct uploads each local code directory as a ZIP asset, lets the
+    job role read it, and compiles the spec with :func:`compile_state_machine`. Either way
+    the state machine logs every event with execution data to a log group encrypted with
+    ``encryption_key``, traces with X-Ray, stops after ``timeout``, notifies an encrypted SNS
+    topic when an execution fails, times out or is aborted, and runs as a role whose only
+    policy is a customer-managed one holding exactly what its tasks need.
+
+    What it creates besides the state machine, its role and log group: the failure topic
+    (unless ``notifications`` names one or turns them off), a security group for the jobs
+    (with ``placement`` and no security groups), and with ``schedule`` an EventBridge rule and
+    its role. It creates no KMS key.
 
     Args:
-        pipeline: the spec to compile. Exactly one of ``pipeline`` and ``definition``.
-        definition: a CDK chainable to run instead. Default: none.
-        job_role: the role jobs and models run as (a ``SageMakerJobRole`` gets the code read
-            permission in its managed policy). Required with ``pipeline``.
-        artifact_bucket: where outputs go. Required with ``pipeline``.
-        artifact_prefix: the folder for outputs. Default: ``pipelines/<pipeline name>/``.
-        job_encryption_key: key for job outputs and volumes, and to read reports.
-            Default: the artifact bucket's ``encryption_key`` when it has one (so reports on a
-            KMS-encrypted bucket can be read), else the bucket's default encryption and
-            SageMaker's volume encryption.
-        network: VPC placement of jobs and models. Default: none.
+        pipeline: the spec to compile, or a CDK chainable to run instead.
+        job_role: the role jobs and models run as (it gets read access to the uploaded code
+            through a managed policy). Required with a spec.
+        artifact_bucket: where outputs go. Required with a spec.
+        encryption_key: the key of everything the state machine writes: job outputs and
+            volumes (and reading reports), the execution log group (its policy must let
+            CloudWatch Logs use it, as ``PlatformKey``'s does) and the new failure topic.
+            Default: ``artifact_bucket``'s KMS key; required when there is none.
+        artifact_prefix: bucket folder outputs go under (``<artifact_prefix><spec name>/``).
+            Default: ``"pipelines/"``.
+        placement: VPC placement of jobs and models. Default: no VPC configuration.
         integration_pattern: ``RUN_JOB`` (wait for jobs) or ``REQUEST_RESPONSE``.
             Default: ``RUN_JOB``.
-        encryption_key: key of the log group and topic; its policy must let CloudWatch Logs
-            and EventBridge use it. Default: a new key with rotation that allows both.
         timeout: how long an execution may run, 1 second to 365 days. Default: 24 hours.
         state_machine_name: physical name. Default: a generated name.
-        failure_notifications: notify on FAILED, TIMED_OUT and ABORTED executions.
-            Default: True.
-        notification_topic: the topic to notify. Default: a new encrypted, TLS-only topic.
+        notifications: where failed, timed-out and aborted executions are published.
+            Default: ``FailureNotifications()``: a new topic encrypted with
+            ``encryption_key``, TLS only.
         schedule: run on a schedule: an ``events.Schedule`` or a ``rate(...)`` / ``cron(...)``
             expression. Default: no schedule.
-        schedule_input: the execution input of scheduled runs (parameter overrides).
-            Default: ``{}`` (the parameters' defaults).
+        schedule_input: the execution input of scheduled runs (parameter values), checked
+            against the spec's parameters (names and types). Default: ``{}`` (the
+            parameters' defaults).
         log_retention: how long execution logs are kept. Default: one year.
         removal_policy: what happens to the log group when it leaves the stack.
             Default: ``RemovalPolicy.RETAIN``.
     """
+
+    METRIC_NAMESPACE: ClassVar[str] = "AWS/States"
+    METRIC_NAMES: ClassVar[Mapping[str, str]] = {
+        "started": "ExecutionsStarted",
+        "succeeded": "ExecutionsSucceeded",
+        "failed": "ExecutionsFailed",
+        "stopped": "ExecutionsAborted",
+        "duration": "ExecutionTime",
+    }
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        pipeline: Pipeline | None = None,
-        definition: sfn.IChainable | None = None,
+        pipeline: Pipeline | sfn.IChainable,
         job_role: SageMakerJobRole | iam.IRole | None = None,
         artifact_bucket: s3.IBucket | None = None,
-        artifact_prefix: str | None = None,
-        job_encryption_key: kms.IKey | None = None,
-        network: JobPlacement | None = None,
-        integration_pattern: sfn.IntegrationPattern = sfn.IntegrationPattern.RUN_JOB,
         encryption_key: kms.IKey | None = None,
+        artifact_prefix: str | None = None,
+        placement: JobPlacementOptions | None = None,
+        integration_pattern: sfn.IntegrationPattern = sfn.IntegrationPattern.RUN_JOB,
         timeout: Duration | None = None,
         state_machine_name: str | None = None,
-        failure_notifications: bool = True,
-        notification_topic: sns.ITopic | None = None,
+        notifications: FailureNotifications | None = None,
         schedule: str | events.Schedule | None = None,
         schedule_input: Mapping[str, Any] | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
-        self._check(
-            pipeline=pipeline,
-            definition=definition,
-            job_role=job_role,
-            artifact_bucket=artifact_bucket,
-            artifact_prefix=artifact_prefix,
-            job_encryption_key=job_encryption_key,
-            network=network,
-            timeout=timeout,
-            state_machine_name=state_machine_name,
-            failure_notifications=failure_notifications,
-            notification_topic=notification_topic,
-            schedule=schedule,
-            schedule_input=schedule_input,
-        )
-        self.pipeline = pipeline
+        notifications = default_notifications(notifications)
+        problems = Problems(self.node.path)
+        spec = pipeline if isinstance(pipeline, Pipeline) else None
+        if spec is None and not _is_chainable(pipeline):
+            problems.add(
+                f"pipeline {type(pipeline).__name__!r} is neither a spec "
+                "(mlpipes_constructs.spec.Pipeline) nor a CDK chainable (sfn.IChainable)"
+            )
+        if spec is not None:
+            problems.require(job_role is not None, "job_role is required with a spec")
+            problems.require(artifact_bucket is not None, "artifact_bucket is required with a spec")
+        else:
+            for name, value in (
+                ("job_role", job_role),
+                ("artifact_bucket", artifact_bucket),
+                ("artifact_prefix", artifact_prefix),
+                ("placement", placement),
+            ):
+                if value is not None:
+                    problems.conflict(
+                        name, "pipeline (a chainable)", f"'{name}' only applies to a spec"
+                    )
+        key = require_encryption_key(problems, encryption_key, artifact_bucket)
+        _check_timeout(problems, timeout)
+        if state_machine_name is not None and not is_unresolved(state_machine_name):
+            problems.require(
+                _NAME.fullmatch(state_machine_name) is not None,
+                f"state_machine_name '{state_machine_name}' must be 1-80 letters, digits, "
+                "'-' and '_'",
+            )
+        notifications_problems(notifications, problems)
+        rule_schedule = resolve_schedule(problems, schedule)
+        if schedule_input is not None and schedule is None:
+            problems.conflict("schedule_input", "schedule=None", "there are no scheduled runs")
+        if spec is not None and schedule_input:
+            for problem in schedule_input_problems(spec_parameter_types(spec), schedule_input):
+                problems.add(problem)
+        problems.raise_if_any()
+        assert key is not None
+
+        self.spec = spec
+        self.encryption_key: kms.IKey = key
         self.compiled: CompiledStateMachine | None = None
         self.code_assets: dict[str, s3_assets.Asset] = {}
-        if encryption_key is None:
-            platform_key = PlatformKey(
-                self,
-                "Key",
-                description=f"mlpipes state machine {self.node.path}: logs and notifications",
-                service_principals=["events.amazonaws.com"],
-            )
-            encryption_key = platform_key.key
-        self.encryption_key = encryption_key
-        if pipeline is not None:
+        self.security_groups: list[ec2.ISecurityGroup] = []
+        if spec is not None:
             assert job_role is not None and artifact_bucket is not None
             definition = self._compile(
-                pipeline,
-                job_role,
+                spec,
+                job_role_of(job_role),
                 artifact_bucket,
-                artifact_prefix if artifact_prefix is not None else f"pipelines/{pipeline.name}/",
-                default_job_key(job_encryption_key, artifact_bucket),
-                network,
+                artifact_folder(
+                    artifact_prefix if artifact_prefix is not None else DEFAULT_ARTIFACT_PREFIX,
+                    spec.name,
+                ),
+                placement,
                 integration_pattern,
             )
-        assert definition is not None
-        self.role = ManagedPolicyRole(
+        else:
+            definition = pipeline  # type: ignore[assignment]
+        self.hardened = HardenedStateMachine(
             self,
-            "Role",
-            service="states.amazonaws.com",
-            description="Execution role of an mlpipes state machine",
-        )
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            encryption_key=encryption_key,
-            retention=log_retention,
+            "StateMachine",
+            definition=definition,
+            encryption_key=key,
+            timeout=timeout or Duration.hours(24),
+            state_machine_name=state_machine_name,
+            role_description="Execution role of an mlpipes state machine",
+            log_retention=log_retention,
             removal_policy=removal_policy,
         )
-        self.state_machine = sfn.StateMachine(
-            self,
-            "Resource",
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            state_machine_name=state_machine_name,
-            role=self.role,
-            timeout=timeout or Duration.hours(24),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(
-                destination=self.log_group,
-                level=sfn.LogLevel.ALL,
-                include_execution_data=True,
-            ),
-        )
-        depend_only_on_policy(self.state_machine, self.role.managed_policy)
+        self.state_machine = self.hardened.state_machine
+        self.cfn_state_machine: sfn.CfnStateMachine = self.hardened.cfn_state_machine
+        self.node.default_child = self.cfn_state_machine
+        self.role: ManagedPolicyRole = self.hardened.role
+        self.log_group = self.hardened.log_group
+        self.notifications: FailureNotificationTopic | None = None
         self.notification_topic: sns.ITopic | None = None
         self.failure_rule: events.Rule | None = None
-        if failure_notifications:
-            self._notify_failures(notification_topic)
+        if notifications.enabled:
+            self._notify_failures(notifications)
         self.schedule_rule: events.Rule | None = None
-        if schedule is not None:
-            self._schedule(schedule, schedule_input or {})
-        acknowledge(
-            self.role.managed_policy,
-            "AwsSolutions-IAM5[Resource::*]",
-            "CDK grants the log delivery calls (logs:CreateLogDelivery, logs:PutResourcePolicy, "
-            "...) and the X-Ray calls that logging and tracing need; those actions have no "
-            "resource-level permissions, so AWS accepts only '*' for them",
-        )
+        if rule_schedule is not None:
+            self._schedule(rule_schedule, schedule_input or {})
         acknowledge_wildcards(self.role.managed_policy, self._wildcard_reasons)
 
     # --- public API ---------------------------------------------------------------------------
+
+    @property
+    def pipeline_name(self) -> str:
+        """The state machine's name (a deploy-time value when it is generated)."""
+        return self.state_machine.state_machine_name
+
+    @property
+    def pipeline_arn(self) -> str:
+        """The state machine's ARN."""
+        return self.state_machine.state_machine_arn
 
     @property
     def state_machine_arn(self) -> str:
@@ -230,77 +255,49 @@ class MlStateMachine(Construct):
         """Let ``grantee`` list and describe executions of this state machine."""
         return self.state_machine.grant_read(grantee)
 
-    def metric(self, metric_name: str, **props: Any) -> cloudwatch.Metric:
-        """A metric of this state machine (``AWS/States``, dimension ``StateMachineArn``)."""
-        return self.state_machine.metric(metric_name, **props)
-
-    def metric_started(self, **props: Any) -> cloudwatch.Metric:
-        """Executions started (sum over 5 minutes)."""
-        return self.state_machine.metric_started(**props)
-
-    def metric_succeeded(self, **props: Any) -> cloudwatch.Metric:
-        """Executions that succeeded (sum over 5 minutes)."""
-        return self.state_machine.metric_succeeded(**props)
-
-    def metric_failed(self, **props: Any) -> cloudwatch.Metric:
-        """Executions that failed (sum over 5 minutes)."""
-        return self.state_machine.metric_failed(**props)
-
-    def metric_timed_out(self, **props: Any) -> cloudwatch.Metric:
+    def metric_timed_out(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
         """Executions that timed out (sum over 5 minutes)."""
-        return self.state_machine.metric_timed_out(**props)
+        return self.metric("ExecutionsTimedOut", **options)
 
-    def metric_aborted(self, **props: Any) -> cloudwatch.Metric:
-        """Executions that were aborted (sum over 5 minutes)."""
-        return self.state_machine.metric_aborted(**props)
-
-    def metric_time(self, **props: Any) -> cloudwatch.Metric:
-        """Execution time in milliseconds (average over 5 minutes)."""
-        return self.state_machine.metric_time(**props)
+    def _metric_dimensions(self) -> Mapping[str, str]:
+        return {"StateMachineArn": self.state_machine.state_machine_arn}
 
     # --- parts --------------------------------------------------------------------------------
 
     def _compile(
         self,
-        pipeline: Pipeline,
-        job_role: SageMakerJobRole | iam.IRole,
+        spec: Pipeline,
+        role: iam.IRole,
         bucket: s3.IBucket,
         prefix: str,
-        job_key: kms.IKey | None,
-        network: JobPlacement | None,
+        placement: JobPlacementOptions | None,
         pattern: sfn.IntegrationPattern,
     ) -> sfn.IChainable:
-        role = job_role.role if isinstance(job_role, SageMakerJobRole) else job_role
-        code_locations: dict[str, str] = {}
-        for index, (code, directory) in enumerate(local_code_paths(pipeline).items()):
-            asset = s3_assets.Asset(self, f"Code{index}", path=str(directory))
-            self.code_assets[code] = asset
-            code_locations[code] = asset.s3_object_url
-            read = iam.PolicyStatement(
-                actions=["s3:GetObject"],
-                resources=[asset.bucket.arn_for_objects(asset.s3_object_key)],
+        code = JobCode(
+            self,
+            "JobCode",
+            pipeline=spec,
+            job_role=role,
+            description="Lets the jobs of an mlpipes state machine read their code",
+        )
+        self.code_assets = code.assets
+        network: JobPlacement | None = None
+        if placement is not None:
+            resolved = resolve_placement(
+                self, placement, description="Jobs of an mlpipes state machine"
             )
-            # The code input is an S3 prefix: SageMaker lists it before downloading.
-            list_code = iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[asset.bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [asset.s3_object_key]}},
-            )
-            for statement in (read, list_code):
-                if isinstance(job_role, SageMakerJobRole):
-                    job_role.add_to_policy(statement)
-                else:
-                    job_role.add_to_principal_policy(statement)
+            self.security_groups = list(resolved.security_groups)
+            network = resolved.placement
         self._bucket = bucket
         self._prefix = prefix
         self.compiled = compile_state_machine(
             Construct(self, "Definition"),
-            pipeline,
+            spec,
             job_role=role,
             artifact_bucket=bucket,
             artifact_prefix=prefix,
-            code_locations=code_locations,
-            kms_key=job_key,
+            code_locations=code.locations,
+            kms_key=self.encryption_key,
             placement=network,
             integration_pattern=pattern,
         )
@@ -324,36 +321,25 @@ class MlStateMachine(Construct):
                     reasons.append((resource, reason))
         return reasons
 
-    def _notify_failures(self, topic: sns.ITopic | None) -> None:
-        if topic is None:
-            topic = sns.Topic(
-                self,
-                "FailureTopic",
-                display_name="mlpipes state machine failures",
-                master_key=self.encryption_key,
-                enforce_ssl=True,
-            )
-        self.notification_topic = topic
-        self.failure_rule = events.Rule(
+    def _notify_failures(self, options: FailureNotifications) -> None:
+        self.notifications = FailureNotificationTopic(
             self,
+            "Notifications",
+            display_name="mlpipes state machine failures",
+            topic=options.topic,
+            encryption_key=options.encryption_key or self.encryption_key,
+            warning_id="mlpipes:state-machine-topic-key-policy",
+        )
+        self.notification_topic = self.notifications.topic
+        self.failure_rule = self.notifications.add_state_machine_rule(
             "FailureRule",
             description="Execution of the state machine failed, timed out or was aborted",
-            event_pattern=events.EventPattern(
-                source=["aws.states"],
-                detail_type=["Step Functions Execution Status Change"],
-                detail={
-                    "status": list(FAILURE_STATUSES),
-                    "stateMachineArn": [self.state_machine.state_machine_arn],
-                },
-            ),
-            targets=[targets.SnsTopic(topic)],
+            state_machine_arn=self.state_machine.state_machine_arn,
+            statuses=FAILURE_STATUSES,
         )
 
-    def _schedule(self, schedule: str | events.Schedule, schedule_input: Mapping[str, Any]) -> None:
-        rule_schedule = (
-            events.Schedule.expression(schedule) if isinstance(schedule, str) else schedule
-        )
-        role = ManagedPolicyRole(
+    def _schedule(self, schedule: events.Schedule, schedule_input: Mapping[str, Any]) -> None:
+        role = service_role(
             self,
             "ScheduleRole",
             service="events.amazonaws.com",
@@ -363,7 +349,7 @@ class MlStateMachine(Construct):
             self,
             "Schedule",
             description="Scheduled executions of the state machine",
-            schedule=rule_schedule,
+            schedule=schedule,
             targets=[
                 targets.SfnStateMachine(
                     self.state_machine,
@@ -373,62 +359,16 @@ class MlStateMachine(Construct):
             ],
         )
 
-    def _check(
-        self,
-        *,
-        pipeline: Pipeline | None,
-        definition: sfn.IChainable | None,
-        job_role: object,
-        artifact_bucket: object,
-        artifact_prefix: str | None,
-        job_encryption_key: object,
-        network: object,
-        timeout: Duration | None,
-        state_machine_name: str | None,
-        failure_notifications: bool,
-        notification_topic: object,
-        schedule: str | events.Schedule | None,
-        schedule_input: object,
-    ) -> None:
-        problems = Problems(self.node.path)
-        if pipeline is not None and definition is not None:
-            problems.conflict("pipeline", "definition", "give a spec or a chainable, not both")
-        if pipeline is None and definition is None:
-            problems.add("one of 'pipeline' and 'definition' is required")
-        if pipeline is not None:
-            problems.require(job_role is not None, "job_role is required with 'pipeline'")
-            problems.require(
-                artifact_bucket is not None, "artifact_bucket is required with 'pipeline'"
-            )
-        if definition is not None:
-            for name, value in (
-                ("job_role", job_role),
-                ("artifact_bucket", artifact_bucket),
-                ("artifact_prefix", artifact_prefix),
-                ("job_encryption_key", job_encryption_key),
-                ("network", network),
-            ):
-                if value is not None:
-                    problems.conflict("definition", name, f"'{name}' only applies to a pipeline")
-        if timeout is not None and not is_unresolved(timeout.to_seconds()):
-            seconds = timeout.to_seconds()
-            problems.require(
-                1 <= seconds <= _MAX_TIMEOUT_DAYS * 86400,
-                f"timeout {seconds} seconds must be from 1 second to {_MAX_TIMEOUT_DAYS} days",
-            )
-        if state_machine_name is not None and not is_unresolved(state_machine_name):
-            problems.require(
-                _NAME.fullmatch(state_machine_name) is not None,
-                f"state_machine_name '{state_machine_name}' must be 1-80 letters, digits, "
-                "'-' and '_'",
-            )
-        if notification_topic is not None and not failure_notifications:
-            problems.conflict(
-                "notification_topic",
-                "failure_notifications=False",
-                "a topic is only used for failure notifications",
-            )
-        check_schedule(problems, schedule)
-        if schedule_input is not None and schedule is None:
-            problems.conflict("schedule_input", "schedule=None", "there are no scheduled runs")
-        problems.raise_if_any()
+
+def _is_chainable(value: object) -> bool:
+    return all(hasattr(value, name) for name in ("start_state", "end_states", "id"))
+
+
+def _check_timeout(problems: Problems, timeout: Duration | None) -> None:
+    if timeout is None or is_unresolved(timeout.to_seconds()):
+        return
+    seconds = timeout.to_seconds()
+    problems.require(
+        1 <= seconds <= _MAX_TIMEOUT_DAYS * 86400,
+        f"timeout {seconds} seconds must be from 1 second to {_MAX_TIMEOUT_DAYS} days",
+    )

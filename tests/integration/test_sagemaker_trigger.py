@@ -7,12 +7,13 @@ pipeline with the trigger's String parameter exists. The execution input is an S
 trigger rule hands the state machine.
 
 moto's ``StartPipelineExecution`` records the ``ClientRequestToken`` but does not enforce it
-(every call starts a new execution), so the idempotency that the token gives in AWS is not
-exercised here; the test checks that the token sent is the event id.
+(every call starts a new execution); the idempotency test applies the token as SageMaker
+documents it, and the throttling test names SDK errors as Step Functions does.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 import uuid
@@ -26,12 +27,24 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from moto import mock_aws
+from moto.core.exceptions import JsonRESTError
 from moto.sagemaker.models import sagemaker_backends
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_aws_sdk,
+)
 
 from mlpipes_constructs.sagemaker import SageMakerPipeline
 from tests.asl import definition_of
 
 pytestmark = pytest.mark.integration
+
+
+class ThrottlingError(JsonRESTError):
+    """SageMaker's answer to a throttled call."""
+
+    def __init__(self) -> None:
+        super().__init__("ThrottlingException", "Rate exceeded")
+
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -60,7 +73,7 @@ def trigger_definition() -> dict[str, Any]:
     SageMakerPipeline(
         stack,
         "Pipeline",
-        definition=PIPELINE_DEFINITION,
+        pipeline=PIPELINE_DEFINITION,
         pipeline_name=PIPELINE,
         job_role=iam.Role.from_role_arn(stack, "JobRole", JOB_ROLE, mutable=False),
         artifact_bucket=bucket,
@@ -212,3 +225,88 @@ def test_execution_fails_when_sagemaker_refuses_the_call(aws: dict[str, Any]) ->
     ]
     assert f"Could not find pipeline with PipelineName {PIPELINE}" in failures[0]["cause"]
     assert aws["sagemaker"].list_pipelines()["PipelineSummaries"] == []
+
+
+@pytest.fixture
+def sagemaker_error_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Name SDK errors as Step Functions does (``SageMaker.…``); moto writes ``sagemaker.…``."""
+    errors = dict(state_task_service_aws_sdk._SERVICE_ERROR_NAMES)
+    errors["sagemaker"] = "SageMaker"
+    monkeypatch.setattr(state_task_service_aws_sdk, "_SERVICE_ERROR_NAMES", errors)
+
+
+@pytest.fixture
+def idempotent_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ClientRequestToken`` as SageMaker documents it: a repeated token starts nothing new and
+    returns the execution the first call started (moto records the token only)."""
+    backend_class = type(sagemaker_backends[ACCOUNT][REGION])
+    original = backend_class.start_pipeline_execution
+    started: dict[str, dict[str, str]] = {}
+
+    signature = inspect.signature(original)
+
+    def start(self: Any, *args: Any, **kwargs: Any) -> dict[str, str]:
+        token = signature.bind(self, *args, **kwargs).arguments.get("client_request_token")
+        if token in started:
+            return started[token]
+        result: dict[str, str] = original(self, *args, **kwargs)
+        if token:
+            started[token] = result
+        return result
+
+    monkeypatch.setattr(backend_class, "start_pipeline_execution", start)
+
+
+@pytest.mark.usefixtures("sagemaker_error_names")
+def test_throttled_start_is_retried(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    _create_pipeline(aws)
+    backend_class = type(sagemaker_backends[ACCOUNT][REGION])
+    original = backend_class.start_pipeline_execution
+    calls: list[str] = []
+
+    signature = inspect.signature(original)
+
+    def throttled_once(self: Any, *args: Any, **kwargs: Any) -> dict[str, str]:
+        calls.append(signature.bind(self, *args, **kwargs).arguments["client_request_token"])
+        if len(calls) == 1:
+            raise ThrottlingError()
+        result: dict[str, str] = original(self, *args, **kwargs)
+        return result
+
+    monkeypatch.setattr(backend_class, "start_pipeline_execution", throttled_once)
+
+    result = _run(aws, _object_created(f"{PREFIX}throttled.csv"))
+
+    assert result["status"] == "SUCCEEDED", result
+    assert len(calls) == 2 and calls[0] == calls[1]
+    (summary,) = aws["sagemaker"].list_pipeline_executions(PipelineName=PIPELINE)[
+        "PipelineExecutionSummaries"
+    ]
+    assert json.loads(result["output"]) == {"PipelineExecutionArn": summary["PipelineExecutionArn"]}
+
+
+@pytest.mark.usefixtures("idempotent_starts")
+def test_event_delivered_again_while_the_pipeline_runs_starts_nothing_new(
+    aws: dict[str, Any],
+) -> None:
+    _create_pipeline(aws)
+    event = _object_created(f"{PREFIX}twice.csv")
+
+    first = _run(aws, event)
+    # The execution it started is still running when EventBridge delivers the event again
+    # (moto's executions finish at once).
+    executions = sagemaker_backends[ACCOUNT][REGION].pipelines[PIPELINE].pipeline_executions
+    (execution,) = executions.values()
+    execution.pipeline_execution_status = "Executing"
+    second = _run(aws, event)
+
+    assert first["status"] == second["status"] == "SUCCEEDED"
+    assert json.loads(first["output"]) == json.loads(second["output"])
+    assert (
+        len(
+            aws["sagemaker"].list_pipeline_executions(PipelineName=PIPELINE)[
+                "PipelineExecutionSummaries"
+            ]
+        )
+        == 1
+    )

@@ -13,13 +13,17 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sagemaker as sagemaker_l1
+from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
+from mlpipes_constructs.core import FailureNotifications, JobPlacementOptions
 from mlpipes_constructs.errors import PropsValidationError
 from mlpipes_constructs.reference.pipeline import reference_pipeline
 from mlpipes_constructs.sagemaker import SageMakerPipeline
 from mlpipes_constructs.sagemaker._pipeline_permissions import EndpointUsage, endpoint_usage
-from mlpipes_constructs.sagemaker.pipeline import INLINE_DEFINITION_LIMIT
+from mlpipes_constructs.sagemaker._pipeline_source import INLINE_DEFINITION_LIMIT
 from mlpipes_constructs.spec import (
     CreateModelStep,
     EndpointStep,
@@ -230,14 +234,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     result.definition = SageMakerPipeline(
         stack,
         "Churn",
-        definition=DEFINITION,
+        pipeline=DEFINITION,
         pipeline_name="Churn-Pipeline",
         job_role=role,
         artifact_bucket=bucket,
         encryption_key=key,
         schedule=events.Schedule.expression("cron(0 3 ? * MON-FRI *)"),
-        schedule_parameters={"Threshold": "0.8"},
-        notification_key=topic_key,
+        schedule_input={"Threshold": 0.8},
+        notifications=FailureNotifications(encryption_key=topic_key),
         max_parallel_steps=4,
     )
     operator = iam.Role(stack, "Operator", assumed_by=iam.AccountRootPrincipal())
@@ -249,12 +253,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     result.large = SageMakerPipeline(
         large_stack,
         "Large",
-        definition=_definition(Metadata={"padding": padding}),
+        pipeline=_definition(Metadata={"padding": padding}),
         pipeline_name="large-pipeline",
         job_role=role,
         artifact_bucket=bucket,
         encryption_key=key,
-        notify_on_failure=False,
+        notifications=FailureNotifications(enabled=False),
     )
 
     sdk_stack = new_stack(app, "SdkStack")
@@ -262,11 +266,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     result.sdk = SageMakerPipeline(
         sdk_stack,
         "Sdk",
-        sdk_pipeline=_sdk_pipeline(),
+        pipeline=_sdk_pipeline(),
         job_role=role,
         artifact_bucket=bucket,
         encryption_key=key,
-        notify_on_failure=False,
+        notifications=FailureNotifications(enabled=False),
     )
 
     trigger_stack = new_stack(app, "TriggerStack")
@@ -276,13 +280,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     result.trigger = SageMakerPipeline(
         trigger_stack,
         "Triggered",
-        definition=DEFINITION,
+        pipeline=DEFINITION,
         pipeline_name="triggered",
         job_role=role,
         artifact_bucket=own_bucket,
         encryption_key=own_key,
         trigger_prefix="incoming/",
-        notify_on_failure=False,
+        notifications=FailureNotifications(enabled=False),
     )
 
     endpoint_stack = new_stack(app, "EndpointStack")
@@ -290,21 +294,21 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     result.serving = SageMakerPipeline(
         endpoint_stack,
         "Serving",
-        spec=_serving_spec(),
+        pipeline=_serving_spec(),
         job_role=role,
         artifact_bucket=bucket,
         encryption_key=key,
-        notify_on_failure=False,
+        notifications=FailureNotifications(enabled=False),
     )
     SageMakerPipeline(
         endpoint_stack,
         "ParameterEndpoint",
-        definition=PARAMETER_ENDPOINT_DEFINITION,
+        pipeline=PARAMETER_ENDPOINT_DEFINITION,
         pipeline_name="parameter-endpoint",
         job_role=role,
         artifact_bucket=bucket,
         encryption_key=key,
-        notify_on_failure=False,
+        notifications=FailureNotifications(enabled=False),
     )
     result.templates = synthesized_templates(app)
     return result
@@ -451,6 +455,7 @@ def test_trigger_state_machine_starts_the_pipeline_with_the_object_uri(
     assert set(retry["ErrorEquals"]) == {
         "SageMaker.ThrottlingException",
         "SageMaker.SageMakerException",
+        "SageMaker.AmazonSageMakerException",
     }
     assert retry["MaxAttempts"] > 1 and retry["BackoffRate"] > 1
 
@@ -537,7 +542,9 @@ def test_failed_executions_go_to_an_encrypted_tls_only_topic(
                     "currentPipelineExecutionStatus": ["Failed"],
                 },
             },
-            "Targets": [Match.object_like({"Arn": {"Ref": Match.string_like_regexp("Failure")}})],
+            "Targets": [
+                Match.object_like({"Arn": {"Ref": Match.string_like_regexp("Notifications")}})
+            ],
         },
     )
     (topic,) = resources(sagemaker_template, "AWS::SNS::Topic").values()
@@ -636,7 +643,7 @@ def test_topic_key_in_the_same_stack_lets_eventbridge_publish(built: Built) -> N
                             {
                                 "Sid": "AllowEventBridgeToPublishEncryptedMessages",
                                 "Principal": {"Service": "events.amazonaws.com"},
-                                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
                             }
                         )
                     ]
@@ -667,11 +674,11 @@ def test_grant_start_execution_names_only_this_pipeline(built: Built) -> None:
 def test_metrics_use_the_model_building_pipeline_namespace(built: Built) -> None:
     stack = cdk.Stack.of(built.definition)
     expected = {
-        built.definition.metric_execution_started(): ("ExecutionStarted", "Sum"),
-        built.definition.metric_execution_succeeded(): ("ExecutionSucceeded", "Sum"),
-        built.definition.metric_execution_failed(): ("ExecutionFailed", "Sum"),
-        built.definition.metric_execution_stopped(): ("ExecutionStopped", "Sum"),
-        built.definition.metric_execution_duration(): ("ExecutionDuration", "Average"),
+        built.definition.metric_started(): ("ExecutionStarted", "Sum"),
+        built.definition.metric_succeeded(): ("ExecutionSucceeded", "Sum"),
+        built.definition.metric_failed(): ("ExecutionFailed", "Sum"),
+        built.definition.metric_stopped(): ("ExecutionStopped", "Sum"),
+        built.definition.metric_duration(): ("ExecutionDuration", "Average"),
     }
     for metric, (name, statistic) in expected.items():
         assert metric.namespace == "AWS/Sagemaker/ModelBuildingPipeline"
@@ -886,20 +893,20 @@ def test_trigger_on_another_stacks_bucket_needs_eventbridge_there() -> None:
     SageMakerPipeline(
         consumer,
         "Triggered",
-        definition=DEFINITION,
+        pipeline=DEFINITION,
         pipeline_name="triggered",
         job_role=role,
         artifact_bucket=bucket,
         encryption_key=key,
         trigger_prefix="incoming/",
-        notify_on_failure=False,
+        notifications=FailureNotifications(enabled=False),
     )
     with pytest.raises(RuntimeError) as error:
         app.synth()
     assert (
         "trigger_prefix 'incoming/' needs the artifact bucket 'Producer/Bucket' to send events "
         "to EventBridge; it is defined in another stack, so turn it on there "
-        "(ArtifactStorage(event_bridge_enabled=True))"
+        "(ArtifactStorage(event_bridge_enabled=True) or s3.Bucket(event_bridge_enabled=True))"
     ) in str(error.value)
 
 
@@ -912,7 +919,7 @@ def _problems(stack: cdk.Stack, **props: Any) -> list[str]:
         "job_role": role,
         "artifact_bucket": bucket,
         "encryption_key": key,
-        "notify_on_failure": False,
+        "notifications": FailureNotifications(enabled=False),
     }
     arguments.update(props)
     with pytest.raises(PropsValidationError) as error:
@@ -920,22 +927,19 @@ def _problems(stack: cdk.Stack, **props: Any) -> list[str]:
     return error.value.problems
 
 
-def test_exactly_one_definition_source(stack: cdk.Stack) -> None:
-    spec = reference_pipeline(input_data_uri="s3://b/d/")
-    assert _problems(stack, spec=spec, definition=DEFINITION) == [
-        "'spec' and 'definition' cannot be used together: give the pipeline exactly one definition"
+def test_pipeline_must_be_a_spec_a_definition_or_an_sdk_pipeline(stack: cdk.Stack) -> None:
+    assert _problems(stack, pipeline=["not", "a", "pipeline"], pipeline_name="p") == [
+        "pipeline 'list' is not a pipeline: expected a spec (mlpipes_constructs.spec.Pipeline), "
+        "a SageMaker pipeline definition dict or a sagemaker SDK pipeline "
+        "(sagemaker.mlops.workflow.pipeline.Pipeline)"
     ]
-
-
-def test_a_definition_source_is_required(stack: cdk.Stack) -> None:
-    assert _problems(stack) == ["one of 'spec', 'definition' or 'sdk_pipeline' is required"]
 
 
 def test_pipeline_name_rules(stack: cdk.Stack) -> None:
-    assert _problems(stack, definition=DEFINITION) == [
-        "pipeline_name is required with 'definition'"
+    assert _problems(stack, pipeline=DEFINITION) == [
+        "pipeline_name is required with a definition dict"
     ]
-    assert _problems(stack, definition=DEFINITION, pipeline_name="bad_name-") == [
+    assert _problems(stack, pipeline=DEFINITION, pipeline_name="bad_name-") == [
         "pipeline_name 'bad_name-' is not a valid SageMaker name: use 1-256 letters, digits "
         "and hyphens, starting and ending with a letter or digit"
     ]
@@ -975,7 +979,7 @@ def test_pipeline_name_rules(stack: cdk.Stack) -> None:
 def test_invalid_schedules_are_refused(stack: cdk.Stack, expression: str, problem: str) -> None:
     assert _problems(
         stack,
-        definition=DEFINITION,
+        pipeline=DEFINITION,
         pipeline_name="p",
         schedule=events.Schedule.expression(expression),
     ) == [problem]
@@ -984,7 +988,7 @@ def test_invalid_schedules_are_refused(stack: cdk.Stack, expression: str, proble
 def test_missing_property_file_is_refused(stack: cdk.Stack) -> None:
     definition = _definition()
     definition["Steps"][0]["PropertyFiles"] = []
-    assert _problems(stack, definition=definition, pipeline_name="p") == [
+    assert _problems(stack, pipeline=definition, pipeline_name="p") == [
         "definition reads property file 'Report' of step 'Prepare' (Std:JsonGet), but that "
         "step declares no such PropertyFiles entry (declared: none)"
     ]
@@ -993,7 +997,7 @@ def test_missing_property_file_is_refused(stack: cdk.Stack) -> None:
 def test_property_file_of_unknown_step_is_refused(stack: cdk.Stack) -> None:
     definition = _definition()
     definition["Steps"][0]["Name"] = "Preprocess"
-    assert _problems(stack, definition=definition, pipeline_name="p") == [
+    assert _problems(stack, pipeline=definition, pipeline_name="p") == [
         "definition reads property file 'Report' of step 'Prepare' (Std:JsonGet), but there is "
         "no such step"
     ]
@@ -1004,7 +1008,7 @@ def test_invalid_instance_type_in_definition_is_refused(stack: cdk.Stack) -> Non
     definition["Steps"][0]["Arguments"]["ProcessingResources"]["ClusterConfig"]["InstanceType"] = (
         "m5.large"
     )
-    assert _problems(stack, definition=definition, pipeline_name="p") == [
+    assert _problems(stack, pipeline=definition, pipeline_name="p") == [
         "definition Steps.Prepare.ProcessingResources.ClusterConfig.InstanceType 'm5.large' is "
         "not a SageMaker instance type; expected e.g. 'ml.m5.large'"
     ]
@@ -1012,7 +1016,7 @@ def test_invalid_instance_type_in_definition_is_refused(stack: cdk.Stack) -> Non
 
 def test_definition_over_the_service_limit_is_refused(stack: cdk.Stack) -> None:
     definition = _definition(Metadata={"padding": "x" * (1024 * 1024)})
-    (problem,) = _problems(stack, definition=definition, pipeline_name="p")
+    (problem,) = _problems(stack, pipeline=definition, pipeline_name="p")
     assert problem.startswith("the pipeline definition is 104")
     assert problem.endswith(
         "bytes; SageMaker accepts at most 1048576 bytes (1 MiB): split the pipeline or move "
@@ -1023,7 +1027,7 @@ def test_definition_over_the_service_limit_is_refused(stack: cdk.Stack) -> None:
 def test_large_definition_with_deploy_time_values_is_refused(stack: cdk.Stack) -> None:
     definition = _definition(Metadata={"padding": "x" * INLINE_DEFINITION_LIMIT})
     definition["Parameters"][0]["DefaultValue"] = f"s3://{stack.account}-{stack.stack_id}/"
-    (problem,) = _problems(stack, definition=definition, pipeline_name="p")
+    (problem,) = _problems(stack, pipeline=definition, pipeline_name="p")
     assert problem.endswith(
         f"more than the {INLINE_DEFINITION_LIMIT} bytes kept inline, so it is uploaded to S3 as "
         "a file, where deploy-time values (role ARNs, bucket names, asset locations) cannot be "
@@ -1035,7 +1039,7 @@ def test_register_step_with_run_time_group_needs_explicit_groups(stack: cdk.Stac
     definition = _definition()
     register = definition["Steps"][1]["Arguments"]["IfSteps"][0]
     register["Arguments"]["ModelPackageGroupName"] = {"Get": "Parameters.Group"}
-    assert _problems(stack, definition=definition, pipeline_name="p") == [
+    assert _problems(stack, pipeline=definition, pipeline_name="p") == [
         "RegisterModel step 'Register' takes its model package group from {\"Get\": "
         '"Parameters.Group"}, which is only known at run time: pass the groups it may use as '
         "model_package_group_names"
@@ -1045,7 +1049,7 @@ def test_register_step_with_run_time_group_needs_explicit_groups(stack: cdk.Stac
 def test_trigger_parameter_must_be_a_pipeline_parameter(stack: cdk.Stack) -> None:
     assert _problems(
         stack,
-        definition=DEFINITION,
+        pipeline=DEFINITION,
         pipeline_name="p",
         trigger_prefix="incoming/",
         trigger_parameter="DataUri",
@@ -1058,7 +1062,7 @@ def test_trigger_parameter_must_be_a_pipeline_parameter(stack: cdk.Stack) -> Non
 def test_trigger_parameter_must_be_a_string_parameter(stack: cdk.Stack) -> None:
     assert _problems(
         stack,
-        definition=DEFINITION,
+        pipeline=DEFINITION,
         pipeline_name="p",
         trigger_prefix="incoming/",
         trigger_parameter="Threshold",
@@ -1074,26 +1078,19 @@ def test_conflicting_and_malformed_props_are_all_reported(stack: cdk.Stack) -> N
     )
     assert _problems(
         stack,
-        definition=DEFINITION,
+        pipeline=DEFINITION,
         pipeline_name="p",
-        vpc=vpc,
+        placement=JobPlacementOptions(vpc=vpc),
         trigger_prefix="/incoming",
-        schedule_parameters={"Threshold": "1"},
+        schedule_input={"Threshold": 1},
         max_parallel_steps=0,
     ) == [
         "trigger_prefix entry '/incoming' must be a folder such as 'data/': not empty, ending "
         "with '/', not starting with '/', without '*'",
-        "'vpc' and 'definition' cannot be used together: a native definition carries its own "
-        "NetworkConfig; 'vpc' applies to 'spec'",
-        "'schedule_parameters' and 'schedule' cannot be used together: they need a 'schedule'",
+        "'placement' and 'pipeline (a definition dict)' cannot be used together: a native "
+        "definition carries its own NetworkConfig; 'placement' applies to a spec",
+        "'schedule_input' and 'schedule=None' cannot be used together: there are no scheduled runs",
         "max_parallel_steps 0 must be a whole number from 1 to 1000",
-    ]
-
-
-def test_sdk_pipeline_without_definition_method_is_refused(stack: cdk.Stack) -> None:
-    assert _problems(stack, sdk_pipeline=object(), pipeline_name="p") == [
-        "sdk_pipeline 'object' has no definition() method; expected a "
-        "sagemaker.mlops.workflow.pipeline.Pipeline"
     ]
 
 
@@ -1105,6 +1102,187 @@ def test_spec_code_directory_must_exist(stack: cdk.Stack, tmp_path: Path) -> Non
         parameters=spec.parameters,
         base_directory=str(tmp_path),
     )
-    assert _problems(stack, spec=missing) == [
-        f"spec step code 'scripts' is not a directory: '{tmp_path / 'scripts'}' does not exist"
+    assert _problems(stack, pipeline=missing) == [
+        f"pipeline step code 'scripts' is not a directory: '{tmp_path / 'scripts'}' does not exist"
     ]
+
+
+# --- One vocabulary: schedules, schedule input, placement, notifications -----------------
+
+
+def test_schedule_given_as_an_expression_string_is_a_rule(stack: cdk.Stack) -> None:
+    bucket, key, role = imported_platform(stack)
+    SageMakerPipeline(
+        stack,
+        "Daily",
+        pipeline=DEFINITION,
+        pipeline_name="daily",
+        job_role=role,
+        artifact_bucket=bucket,
+        encryption_key=key,
+        schedule="rate(1 day)",
+        schedule_input={"Threshold": 0.7, "InputDataUri": "s3://b/today/"},
+        notifications=FailureNotifications(enabled=False),
+    )
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "ScheduleExpression": "rate(1 day)",
+            "Targets": [
+                Match.object_like(
+                    {
+                        "SageMakerPipelineParameters": {
+                            "PipelineParameterList": [
+                                {"Name": "InputDataUri", "Value": "s3://b/today/"},
+                                {"Name": "Threshold", "Value": "0.7"},
+                            ]
+                        }
+                    }
+                )
+            ],
+        },
+    )
+
+
+def test_invalid_schedule_string_is_refused(stack: cdk.Stack) -> None:
+    assert _problems(stack, pipeline=DEFINITION, pipeline_name="p", schedule="every day") == [
+        "schedule 'every day' is not an EventBridge schedule expression; expected "
+        "'rate(<value> <unit>)' such as 'rate(1 day)' or 'cron(<6 fields>)' such as "
+        "'cron(0 3 * * ? *)'"
+    ]
+
+
+def test_schedule_input_is_checked_against_the_parameters(stack: cdk.Stack) -> None:
+    assert _problems(
+        stack,
+        pipeline=DEFINITION,
+        pipeline_name="p",
+        schedule="rate(1 day)",
+        schedule_input={"Threshold": "0.8", "InputDataUri": 3, "Epochs": 2},
+    ) == [
+        "schedule_input 'Threshold' is \"0.8\" (str); parameter 'Threshold' is Float, so give a "
+        "number (int or float)",
+        "schedule_input 'InputDataUri' is 3 (int); parameter 'InputDataUri' is String, so give "
+        "a str",
+        "schedule_input names unknown parameter 'Epochs' (parameters: InputDataUri, Threshold)",
+    ]
+
+
+def test_placement_that_selects_no_subnets_is_refused(stack: cdk.Stack) -> None:
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack,
+        "NoSubnets",
+        vpc_id="vpc-1",
+        availability_zones=["us-east-1a"],
+        private_subnet_ids=[],
+    )
+    spec = reference_pipeline(input_data_uri="s3://b/d/")
+    (problem,) = _problems(stack, pipeline=spec, placement=JobPlacementOptions(vpc=vpc))
+    assert problem.startswith("placement.vpc_subnets selects no subnets of ")
+
+
+def test_placement_with_no_security_group_is_refused(stack: cdk.Stack) -> None:
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack,
+        "Vpc",
+        vpc_id="vpc-1",
+        availability_zones=["us-east-1a"],
+        private_subnet_ids=["subnet-1"],
+    )
+    spec = reference_pipeline(input_data_uri="s3://b/d/")
+    assert _problems(
+        stack, pipeline=spec, placement=JobPlacementOptions(vpc=vpc, security_groups=[])
+    ) == ["placement.security_groups has 0 groups; a job needs 1 to 5 (omit it for a new group)"]
+
+
+def test_notification_options_that_contradict_each_other_are_refused(stack: cdk.Stack) -> None:
+    topic = sns.Topic(stack, "Topic")
+    other_key = kms.Key(stack, "OtherKey", enable_key_rotation=True)
+    assert _problems(
+        stack,
+        pipeline=DEFINITION,
+        pipeline_name="p",
+        notifications=FailureNotifications(topic=topic, encryption_key=other_key),
+    ) == [
+        "'notifications.encryption_key' and 'notifications.topic' cannot be used together: "
+        "the key applies only to a new topic; an existing topic keeps its own"
+    ]
+
+
+def test_only_this_pipelines_rules_may_publish_to_its_topic(built: Built) -> None:
+    template = built.templates["DefinitionStack"]
+    (policy,) = resources(template, "AWS::SNS::TopicPolicy").values()
+    allows = [
+        statement
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Allow"
+    ]
+    (rule_id,) = resources(template, "AWS::Events::Rule").keys() - {
+        logical_id
+        for logical_id, rule in resources(template, "AWS::Events::Rule").items()
+        if "ScheduleExpression" in rule["Properties"]
+    }
+    (allow,) = allows
+    assert allow["Principal"] == {"Service": "events.amazonaws.com"}
+    assert allow["Action"] == "sns:Publish"
+    assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}
+
+
+def test_default_child_is_the_pipeline_resource(built: Built) -> None:
+    default_child = built.definition.node.default_child
+    assert default_child is not None
+    assert default_child.node.path == built.definition.cfn_pipeline.node.path
+    assert isinstance(built.definition.cfn_pipeline, sagemaker_l1.CfnPipeline)
+
+
+def test_trigger_accepts_a_bucket_with_eventbridge_on_through_cdk(tmp_path: Path) -> None:
+    app = new_app(tmp_path)
+    producer = new_stack(app, "Producer")
+    key = kms.Key(producer, "Key", enable_key_rotation=True)
+    bucket = s3.Bucket(producer, "Bucket", encryption_key=key, event_bridge_enabled=True)
+    consumer = new_stack(app, "Consumer")
+    _, _, role = imported_platform(consumer)
+    SageMakerPipeline(
+        consumer,
+        "Triggered",
+        pipeline=DEFINITION,
+        pipeline_name="triggered",
+        job_role=role,
+        artifact_bucket=bucket,
+        encryption_key=key,
+        trigger_prefix="incoming/",
+        notifications=FailureNotifications(enabled=False),
+    )
+    assembly = app.synth()
+    rules = resources(assembly.get_stack_by_name("Consumer").template, "AWS::Events::Rule")
+    assert [rule["Properties"]["EventPattern"]["source"] for rule in rules.values()] == [["aws.s3"]]
+
+
+def test_trigger_on_a_bucket_with_cdk_notifications_keeps_them_in_one_place(
+    stack: cdk.Stack,
+) -> None:
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    bucket = s3.Bucket(stack, "Bucket", encryption_key=key)
+    bucket.add_object_created_notification(
+        s3n.SnsDestination(sns.Topic(stack, "Uploads")), s3.NotificationKeyFilter(prefix="x/")
+    )
+    _, _, role = imported_platform(stack)
+    SageMakerPipeline(
+        stack,
+        "Triggered",
+        pipeline=DEFINITION,
+        pipeline_name="triggered",
+        job_role=role,
+        artifact_bucket=bucket,
+        encryption_key=key,
+        trigger_prefix="incoming/",
+        notifications=FailureNotifications(enabled=False),
+    )
+    template = Template.from_stack(stack)
+    (bucket_resource,) = resources(template.to_json(), "AWS::S3::Bucket").values()
+    assert "NotificationConfiguration" not in bucket_resource["Properties"]
+    template.has_resource_properties(
+        "Custom::S3BucketNotifications",
+        {"NotificationConfiguration": Match.object_like({"EventBridgeConfiguration": {}})},
+    )

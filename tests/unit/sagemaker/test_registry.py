@@ -11,7 +11,7 @@ from aws_cdk.assertions import Match, Template
 
 from mlpipes_constructs.errors import PropsValidationError
 from mlpipes_constructs.sagemaker import EndpointDeployment, ModelRegistry
-from mlpipes_constructs.sagemaker.registry import (
+from mlpipes_constructs.sagemaker.approval_deployment import (
     ENDPOINT_NAME_MAX,
     NAME_TOKEN_LENGTH,
     VERSION_DIGITS_MAX,
@@ -95,6 +95,8 @@ def test_deployment_flow_creates_or_updates_the_endpoint_then_scales_it(
         "CheckEndpoint": "describeEndpoint",
         "RegisterScalableTarget": "registerScalableTarget",
         "PutScalingPolicy": "putScalingPolicy",
+        "RestoreScalableTarget": "registerScalableTarget",
+        "RestoreScalingPolicy": "putScalingPolicy",
     }
     assert states["StillApproved?"]["Choices"][0] == {
         "Variable": "$.package.status",
@@ -149,9 +151,32 @@ def test_deployment_succeeds_only_when_the_new_config_is_live(
             "StringEqualsPath": "$.names.name",
             "Next": "RegisterScalableTarget",
         },
-        {"Variable": "$.endpoint.FailureReason", "IsPresent": True, "Next": "EndpointRolledBack"},
+        {
+            "Variable": "$.endpoint.FailureReason",
+            "IsPresent": True,
+            "Next": "RestoreScalableTarget",
+        },
     ]
     assert live["Default"] == "EndpointConfigReplaced"
+    # Autoscaling was deregistered for the update: it is restored before the execution fails,
+    # whether SageMaker rolled the update back or UpdateEndpoint itself kept failing.
+    assert (
+        states["RestoreScalableTarget"]["Parameters"]
+        == (states["RegisterScalableTarget"]["Parameters"])
+    )
+    assert states["RestoreScalableTarget"]["Next"] == "RestoreScalingPolicy"
+    assert states["RestoreScalingPolicy"]["Next"] == "UpdateRejected?"
+    assert states["UpdateRejected?"]["Choices"] == [
+        {"Variable": "$.updateError", "IsPresent": True, "Next": "UpdateEndpointFailed"}
+    ]
+    assert states["UpdateRejected?"]["Default"] == "EndpointRolledBack"
+    assert states["UpdateEndpoint"]["Catch"] == [
+        {
+            "ErrorEquals": ["States.ALL"],
+            "ResultPath": "$.updateError",
+            "Next": "RestoreScalableTarget",
+        }
+    ]
     # UpdateEndpoint failed and SageMaker went back to the old config: not deployed.
     rolled_back = states["EndpointRolledBack"]
     assert rolled_back["Type"] == "Fail"
@@ -189,13 +214,13 @@ def test_state_machine_logs_everything_encrypted_and_traces(
     (log_group,) = [
         group
         for logical_id, group in resources(sagemaker_template, "AWS::Logs::LogGroup").items()
-        if logical_id.startswith("ModelRegistryDeploymentLogs")
+        if logical_id.startswith("ModelRegistryDeploymentStateMachineLogs")
     ]
     assert "KmsKeyId" in log_group["Properties"]
     assert log_group["DeletionPolicy"] == "Retain"
     # It waits for its managed policy (logging permissions are checked at creation).
     (dependency,) = _state_machine(sagemaker_template)["DependsOn"]
-    assert dependency.startswith("ModelRegistryDeploymentRolePolicy")
+    assert dependency.startswith("ModelRegistryDeploymentStateMachineRolePolicy")
 
 
 def test_deployment_role_is_least_privilege(sagemaker_template: dict[str, Any]) -> None:
@@ -233,6 +258,13 @@ def test_deployment_role_is_least_privilege(sagemaker_template: dict[str, Any]) 
     assert statements["PassModelRole"]["Condition"] == {
         "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
     }
+    # Only SageMaker variants' instance counts, not the account's other scalable targets.
+    assert statements["ScaleEndpointVariant"]["Condition"] == {
+        "StringEquals": {
+            "application-autoscaling:service-namespace": "sagemaker",
+            "application-autoscaling:scalable-dimension": "sagemaker:variant:DesiredInstanceCount",
+        }
+    }
     assert statements["CreateAutoScalingServiceRole"]["Resource"] == (
         f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/"
         "sagemaker.application-autoscaling.amazonaws.com/"
@@ -268,9 +300,19 @@ def registry_templates() -> dict[str, dict[str, Any]]:
         cross_account_read_ids=["111122223333"],
     )
     reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
-    registry.grant_read(reader)
+    grant = registry.grant_read(reader)
+    # One grant holds both statements: the group's and its versions'.
+    assert [
+        stack.resolve(statement.to_statement_json())["Action"]
+        for statement in grant.principal_statements
+    ] == ["sagemaker:DescribeModelPackageGroup", "sagemaker:DescribeModelPackage"]
+    assert grant.success
     registrar = iam.Role(stack, "Registrar", assumed_by=iam.AccountRootPrincipal())
-    registry.grant_register(registrar)
+    assert len(registry.grant_register(registrar).principal_statements) == 2
+    imported = ModelRegistry.from_model_package_group_name(stack, "Imported", "Shared-Models")
+    importer = iam.Role(stack, "Importer", assumed_by=iam.AccountRootPrincipal())
+    assert imported.grant_read(importer).success
+    assert imported.model_package_group_name == "Shared-Models"
     return synthesized_templates(app)
 
 
@@ -320,11 +362,18 @@ def test_grants_name_the_group_and_its_versions(
         },
         {"Action": "sagemaker:DescribeModelPackage", "Effect": "Allow", "Resource": packages},
     ]
-    assert {action for s in policies["Registrar"] for action in as_list(s["Action"])} == {
+    # CreateModelPackage is authorized on the new version only, never on the group.
+    on_group, on_versions = policies["Registrar"]
+    assert on_group["Action"] == "sagemaker:DescribeModelPackageGroup"
+    assert on_versions["Action"] == [
         "sagemaker:CreateModelPackage",
-        "sagemaker:DescribeModelPackageGroup",
         "sagemaker:DescribeModelPackage",
-    }
+    ]
+    assert on_versions["Resource"] == packages
+    assert policies["Importer"][1]["Resource"] == [
+        f"{ARN_PREFIX}:model-package/Shared-Models/*",
+        f"{ARN_PREFIX}:model-package/shared-models/*",
+    ]
 
 
 def _problems(stack: cdk.Stack, **props: Any) -> list[str]:
@@ -347,9 +396,9 @@ def test_invalid_group_name_and_accounts(stack: cdk.Stack) -> None:
 
 def test_deployment_needs_its_resources(stack: cdk.Stack) -> None:
     assert _problems(stack, deploy_on_approval=EndpointDeployment(endpoint_name="churn")) == [
-        "model_role is required with deploy_on_approval",
+        "job_role is required with deploy_on_approval",
         "artifact_bucket is required with deploy_on_approval",
-        "encryption_key is required with deploy_on_approval",
+        "encryption_key is required: there is no artifact_bucket whose KMS key it could default to",
     ]
 
 
@@ -365,7 +414,7 @@ def test_deployment_settings_are_checked(stack: cdk.Stack) -> None:
     assert _problems(
         stack,
         deploy_on_approval=deployment,
-        model_role=role,
+        job_role=role,
         artifact_bucket=bucket,
         encryption_key=key,
     ) == [
