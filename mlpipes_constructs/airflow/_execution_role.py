@@ -50,16 +50,23 @@ KEY_ACTIONS: tuple[str, ...] = (
     "kms:GenerateDataKey",
 )
 METRIC_NAMESPACE = "AmazonMWAA"
+#: The log types MWAA writes, one log group each: ``airflow-<environment name>-<type>``.
+LOG_TYPES: tuple[str, ...] = ("DAGProcessing", "Scheduler", "Task", "WebServer", "Worker")
 
 
-def log_group_pattern(scope: Construct, environment_name: str) -> str:
-    """``arn:…:log-group:airflow-<name>-*``: the log groups MWAA writes, with their streams."""
-    return Stack.of(scope).format_arn(
-        service="logs",
-        resource="log-group",
-        resource_name=f"airflow-{environment_name}-*",
-        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-    )
+def log_group_arns(scope: Construct, environment_name: str) -> list[str]:
+    """``arn:…:log-group:airflow-<name>-<type>:*`` for each of the five log types: the log
+    groups MWAA writes, with their streams. Not ``airflow-<name>-*``, which also matches the
+    groups of another environment whose name starts with ``<name>-``."""
+    return [
+        Stack.of(scope).format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=f"airflow-{environment_name}-{log_type}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        for log_type in LOG_TYPES
+    ]
 
 
 def celery_queue_pattern(scope: Construct) -> str:
@@ -90,7 +97,7 @@ def execution_statements(
     """
     stack = Stack.of(scope)
     via = [f"sqs.{stack.region}.amazonaws.com", f"s3.{stack.region}.amazonaws.com"]
-    logs_arn = log_group_pattern(scope, environment_name)
+    logs_arns = log_group_arns(scope, environment_name)
     return [
         iam.PolicyStatement(
             actions=["airflow:PublishMetrics"],
@@ -113,7 +120,7 @@ def execution_statements(
         iam.PolicyStatement(actions=list(BUCKET_CHECK_ACTIONS), resources=[bucket.bucket_arn]),
         # MWAA checks the account's public access block, which has no resource ARN.
         iam.PolicyStatement(actions=["s3:GetAccountPublicAccessBlock"], resources=["*"]),
-        iam.PolicyStatement(actions=list(LOG_ACTIONS), resources=[logs_arn]),
+        iam.PolicyStatement(actions=list(LOG_ACTIONS), resources=logs_arns),
         iam.PolicyStatement(actions=["logs:DescribeLogGroups"], resources=["*"]),
         iam.PolicyStatement(
             actions=["cloudwatch:PutMetricData"],

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import CustomResource, Duration, RemovalPolicy
+from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -117,6 +117,12 @@ class SourceDeployment(Construct):
                 iam.PolicyStatement(
                     actions=["kms:Decrypt", "kms:GenerateDataKey"],
                     resources=[encryption_key.key_arn],
+                    # Only for the objects S3 encrypts: the key may be shared with other data.
+                    conditions={
+                        "StringEquals": {
+                            "kms:ViaService": f"s3.{Stack.of(self).region}.amazonaws.com"
+                        }
+                    },
                 )
             )
         acknowledge_wildcard(

@@ -505,10 +505,13 @@ class MwaaEnvironment(Construct):
                     "cloudwatch:PutMetricData take no resource ARN; metrics are limited to the "
                     "AmazonMWAA namespace by condition",
                 ),
-                (
-                    _execution_role.log_group_pattern(self, self.environment_name),
-                    "the five log groups MWAA names airflow-<environment>-<type>, and their "
-                    "streams, which MWAA names at run time",
+                *(
+                    (
+                        arn,
+                        "a log group MWAA names airflow-<environment>-<type>, and its "
+                        "streams, which MWAA names at run time",
+                    )
+                    for arn in _execution_role.log_group_arns(self, self.environment_name)
                 ),
                 (
                     _execution_role.celery_queue_pattern(self),

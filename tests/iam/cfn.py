@@ -357,6 +357,12 @@ _NAMED: dict[str, tuple[str, str, str]] = {
     "AWS::RDS::DBInstance": ("DBInstanceIdentifier", "{name}", _arn("rds", "db:{name}")),
     "AWS::RDS::DBSubnetGroup": ("DBSubnetGroupName", "{name}", _arn("rds", "subgrp:{name}")),
     "AWS::RDS::DBParameterGroup": ("DBParameterGroupName", "{name}", _arn("rds", "pg:{name}")),
+    "AWS::MWAA::Environment": ("Name", "{name}", _arn("airflow", "environment/{name}")),
+    "AWS::MWAAServerless::Workflow": (
+        "Name",
+        _arn("airflow-serverless", "workflow/{name}"),
+        _arn("airflow-serverless", "workflow/{name}"),
+    ),
     "AWS::CloudWatch::Alarm": ("AlarmName", "{name}", _arn("cloudwatch", "alarm:{name}")),
     "AWS::AutoScaling::AutoScalingGroup": ("AutoScalingGroupName", "{name}", "{name}"),
     "AWS::ElasticLoadBalancingV2::LoadBalancer": (
@@ -450,6 +456,9 @@ def _attribute(
         return str(ref).rsplit(":", 1)[1]
     if resource_type == "AWS::StepFunctions::StateMachine" and attribute == "Name":
         return str(ref).rsplit(":", 1)[1]
+    if resource_type == "Custom::MlpipesS3Deployment" and attribute == "VersionId":
+        # The S3 version id the deployment's CopyObject or PutObject answers with.
+        return f"v{_digest(stack.name, logical_id)}"
     if resource_type in _NAMED and attribute.endswith("Arn"):
         return _NAMED[resource_type][2].format(**_named(app, stack, logical_id, resource))
     if resource_type in _NAMED and attribute.endswith("Name"):

@@ -224,13 +224,10 @@ def _ineffective_grants(app_model: AppModel) -> list[str]:
 
 #: Grants on a resource type the action is never authorized on, outside foundation/.
 PENDING_INEFFECTIVE_GRANTS: tuple[str, ...] = (
-    # sagemaker/_pipeline_permissions.py, statement UseModelPackageGroups, and
-    # stepfunctions (createModelPackage task permissions): AWS authorizes CreateModelPackage
-    # on model-package only; drop the model-package-group resource.
+    # sagemaker/_pipeline_permissions.py, statement UseModelPackageGroups: AWS authorizes
+    # CreateModelPackage on model-package only; drop the model-package-group resource.
     "sagemaker:CreateModelPackage on arn:aws:sagemaker:us-east-1:123456789012:"
     "model-package-group/mlpipes-review-classifier",
-    "sagemaker:CreateModelPackage on arn:aws:sagemaker:us-east-1:123456789012:"
-    "model-package-group/mlpipes-review-classifier-sfn",
 )
 
 

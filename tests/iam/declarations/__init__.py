@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from tests.iam.calls import Declaration
-from tests.iam.declarations import foundation, mlflow, sagemaker, stepfunctions
+from tests.iam.declarations import (
+    foundation,
+    mlflow,
+    mwaa,
+    mwaa_serverless,
+    sagemaker,
+    stepfunctions,
+)
 
 #: Every declaration of every stack. A new stack adds ``*its_module.DECLARATIONS`` here.
 DECLARATIONS: tuple[Declaration, ...] = (
     *foundation.DECLARATIONS,
     *mlflow.DECLARATIONS,
+    *mwaa.DECLARATIONS,
+    *mwaa_serverless.DECLARATIONS,
     *sagemaker.DECLARATIONS,
     *stepfunctions.DECLARATIONS,
 )

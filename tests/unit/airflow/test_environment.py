@@ -204,7 +204,6 @@ def test_execution_role_is_least_privilege(default_template: Template) -> None:
     assert by_action["cloudwatch:PutMetricData"]["Condition"] == {
         "StringEquals": {"cloudwatch:namespace": "AmazonMWAA"}
     }
-    assert f"airflow-{NAME}-*" in json.dumps(by_action["logs:PutLogEvents"]["Resource"])
     assert "airflow-celery-*" in json.dumps(by_action["sqs:SendMessage"]["Resource"])
     via = by_action["kms:GenerateDataKey"]["Condition"]["StringLike"]["kms:ViaService"]
     assert sorted(via) == ["s3.us-east-1.amazonaws.com", "sqs.us-east-1.amazonaws.com"]
@@ -212,6 +211,22 @@ def test_execution_role_is_least_privilege(default_template: Template) -> None:
     reads = json.dumps(by_action["s3:GetObject"]["Resource"])
     assert "/dags/*" in reads and "/requirements.txt" in reads and "/plugins.zip" not in reads
     assert not resources_of(default_template, "AWS::IAM::Policy")
+
+
+def test_execution_role_writes_only_the_environments_five_log_groups(
+    default_template: Template,
+) -> None:
+    """Not ``airflow-<name>-*``: that also matches ``airflow-<name>-staging-Task``, a group of
+    another environment whose name starts with this one's."""
+    statements = _execution_policy(default_template)
+    by_action = {
+        action: statement for statement in statements for action in as_list(statement["Action"])
+    }
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents", "logs:GetLogEvents"):
+        resources = json.dumps(by_action[action]["Resource"])
+        for log_type in LOG_TYPES:
+            assert f"log-group:airflow-{NAME}-{log_type}:*" in resources
+        assert f"airflow-{NAME}-*" not in resources
 
 
 def test_execution_role_trusts_both_airflow_principals(default_template: Template) -> None:

@@ -185,3 +185,24 @@ def test_the_shipped_rules_accept_the_reference_definition() -> None:
     assert workflow_problems(DEFINITION) == []
     assert duration_seconds({"__type__": "datetime.timedelta", "minutes": 5}) == 300
     assert duration_seconds("5m") is None
+
+
+def test_upload_function_uses_the_bucket_key_only_through_s3(template: Template) -> None:
+    """The key may be shared (the foundation's): the upload function may not decrypt with it
+    directly, only have S3 encrypt the objects it writes."""
+    function_roles = [
+        function["Properties"]["Role"]["Fn::GetAtt"][0]
+        for function in resources_of(template, "AWS::Lambda::Function").values()
+    ]
+    policy_id = next(
+        logical_id
+        for logical_id, policy in resources_of(template, "AWS::IAM::ManagedPolicy").items()
+        if any({"Ref": role} in policy["Properties"]["Roles"] for role in function_roles)
+    )
+    statements = statements_of(template, policy_id)
+    key_statements = [s for s in statements if "kms:GenerateDataKey" in as_list(s["Action"])]
+    assert key_statements
+    for statement in key_statements:
+        assert statement["Condition"] == {
+            "StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}
+        }

@@ -1,0 +1,425 @@
+"""Run-time calls of the MWAA stack: the execution role, the source deployment function and
+the source bucket's access logs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tests.iam.calls import OTHER_ACCOUNT, Call, Declaration, Expect, RoleCalls, ServiceCalls
+from tests.iam.cfn import ACCOUNT, REGION
+from tests.iam.declarations._common import (
+    ARN,
+    DOC_KMS_VIA,
+    DOC_LOGS_ARNS,
+    DOC_SSE_KMS,
+    DOC_TLS,
+    OTHER_BUCKET,
+    assume_role_calls,
+    foundation,
+    log_group_arn,
+    other_account_call,
+)
+from tests.iam.model import AppModel, Document, RoleSelector, Use
+
+DOC_EXECUTION_ROLE = "https://docs.aws.amazon.com/mwaa/latest/userguide/mwaa-create-role.html"
+DOC_MWAA_LOGS = "https://docs.aws.amazon.com/mwaa/latest/userguide/monitoring-airflow.html"
+DOC_MWAA_DEPUTY = "https://docs.aws.amazon.com/mwaa/latest/userguide/cross-service-confused-deputy-prevention.html"
+DOC_MWAA_ENCRYPTION = "https://docs.aws.amazon.com/mwaa/latest/userguide/encryption-at-rest.html"
+DOC_LAMBDA_ROLE = "https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html"
+DOC_LAMBDA_VPC = "https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html"
+DOC_COPY_OBJECT = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html"
+DOC_DELETE_OBJECTS = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html"
+DOC_LIST_OBJECTS = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html"
+DOC_ACCESS_LOGS = (
+    "https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html"
+)
+EXECUTION_ROLE = RoleSelector(
+    "airflow-env.amazonaws.com", Use("AWS::MWAA::Environment", "ExecutionRoleArn")
+)
+DEPLOYMENT_ROLE = RoleSelector("lambda.amazonaws.com", Use("AWS::Lambda::Function", "Role"))
+#: The account MWAA runs an environment's Celery queue in (owned by MWAA, not the customer).
+MWAA_SERVICE_ACCOUNT = "111122223333"
+#: What MWAA's queue allows: the environment's account (MWAA owns the queue and its policy).
+MWAA_QUEUE_POLICY: Document = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": "sqs:*",
+            "Resource": "*",
+        }
+    ],
+}
+LOG_TYPES = ("DAGProcessing", "Scheduler", "Task", "WebServer", "Worker")
+#: Another environment of the account whose name starts with this environment's name.
+OTHER_ENVIRONMENT_SUFFIX = "-staging"
+VIA_S3 = {"kms:ViaService": f"s3.{REGION}.amazonaws.com", "kms:CallerAccount": ACCOUNT}
+VIA_SQS = {"kms:ViaService": f"sqs.{REGION}.amazonaws.com", "kms:CallerAccount": ACCOUNT}
+
+
+def _environment(model: AppModel, stack: str) -> tuple[str, Document]:
+    logical_id, props = model.only(stack, "AWS::MWAA::Environment")
+    return model.arn(stack, logical_id), props
+
+
+def _source_objects(props: Document) -> list[str]:
+    """Object keys MWAA reads from the source bucket: the DAGs and each file it names."""
+    keys = [f"{props['DagS3Path']}/health_check.py"]
+    for prop in ("RequirementsS3Path", "PluginsS3Path", "StartupScriptS3Path"):
+        if prop in props:
+            keys.append(str(props[prop]))
+    return keys
+
+
+def _execution_role(model: AppModel, stack: str) -> Iterator[Call]:
+    environment_arn, props = _environment(model, stack)
+    name = str(props["Name"])
+    bucket = str(props["SourceBucketArn"])
+    key = str(props["KmsKey"])
+    for object_key in _source_objects(props):
+        for action in ("s3:GetObject", "s3:GetObjectVersion"):
+            yield Call(
+                f"read {object_key} ({action})",
+                action,
+                f"{bucket}/{object_key}",
+                DOC_EXECUTION_ROLE,
+            )
+    dags = f"{props['DagS3Path']}/"
+    yield Call(
+        "list the DAG folder",
+        "s3:ListBucket",
+        bucket,
+        DOC_EXECUTION_ROLE,
+        context={"s3:prefix": dags},
+    )
+    for action in (
+        "s3:GetBucketLocation",
+        "s3:GetBucketPublicAccessBlock",
+        "s3:GetBucketVersioning",
+        "s3:GetEncryptionConfiguration",
+    ):
+        yield Call(f"check the source bucket: {action}", action, bucket, DOC_EXECUTION_ROLE)
+    yield Call(
+        "check the account's public access block",
+        "s3:GetAccountPublicAccessBlock",
+        "*",
+        DOC_EXECUTION_ROLE,
+    )
+    yield Call(
+        "list the account's buckets",
+        "s3:ListAllMyBuckets",
+        "*",
+        DOC_EXECUTION_ROLE,
+        expect=Expect.DENIED,
+    )
+    yield Call(
+        "read outside the environment's files",
+        "s3:GetObject",
+        f"{bucket}/private/credentials.json",
+        DOC_EXECUTION_ROLE,
+        expect=Expect.DENIED,
+    )
+    yield Call(
+        "list outside the DAG folder",
+        "s3:ListBucket",
+        bucket,
+        DOC_EXECUTION_ROLE,
+        context={"s3:prefix": "private/"},
+        expect=Expect.DENIED,
+    )
+    yield Call(
+        "read another bucket's DAGs",
+        "s3:GetObject",
+        f"{OTHER_BUCKET}/{dags}health_check.py",
+        DOC_EXECUTION_ROLE,
+        expect=Expect.DENIED,
+    )
+    yield Call(
+        "read the DAGs without TLS",
+        "s3:GetObject",
+        f"{bucket}/{dags}health_check.py",
+        DOC_TLS,
+        context={"aws:SecureTransport": "false"},
+        expect=Expect.DENIED,
+    )
+    for action in ("kms:Decrypt", "kms:GenerateDataKey"):
+        yield Call(f"source bucket encryption: {action}", action, key, DOC_SSE_KMS, context=VIA_S3)
+        yield Call(
+            f"Celery queue encryption: {action}", action, key, DOC_MWAA_ENCRYPTION, context=VIA_SQS
+        )
+    yield Call(
+        "use the key directly, not through S3 or SQS",
+        "kms:Decrypt",
+        key,
+        DOC_KMS_VIA,
+        context={"kms:CallerAccount": ACCOUNT},
+        expect=Expect.DENIED,
+    )
+    yield Call(
+        "use the key through another service",
+        "kms:Decrypt",
+        key,
+        DOC_KMS_VIA,
+        context={
+            "kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com",
+            "kms:CallerAccount": ACCOUNT,
+        },
+        expect=Expect.DENIED,
+    )
+    yield from _log_calls(name)
+    yield Call(
+        "publish environment metrics", "airflow:PublishMetrics", environment_arn, DOC_EXECUTION_ROLE
+    )
+    yield Call(
+        "publish metrics of another environment",
+        "airflow:PublishMetrics",
+        f"arn:aws:airflow:{ARN}:environment/other-environment",
+        DOC_EXECUTION_ROLE,
+        expect=Expect.DENIED,
+    )
+    metric = Call(
+        "put AmazonMWAA metrics",
+        "cloudwatch:PutMetricData",
+        "*",
+        DOC_EXECUTION_ROLE,
+        context={"cloudwatch:namespace": "AmazonMWAA"},
+    )
+    yield metric
+    yield metric.denied(
+        "put metrics in another namespace", context={"cloudwatch:namespace": "AWS/EC2"}
+    )
+    yield from _queue_calls()
+    role = model.role(stack, EXECUTION_ROLE)
+    yield from assume_role_calls(role.arn, "airflow-env.amazonaws.com", DOC_MWAA_DEPUTY)
+    for call in assume_role_calls(role.arn, "airflow.amazonaws.com", DOC_MWAA_DEPUTY):
+        if call.principal == "airflow.amazonaws.com":  # the other account's call is above
+            yield call
+
+
+def _log_calls(name: str) -> Iterator[Call]:
+    """What the environment's components write and the web server reads, per log type."""
+    for log_type in LOG_TYPES:
+        group = log_group_arn(f"airflow-{name}-{log_type}")
+        stream = f"{group}:log-stream:dag_id=health_check/run_id=manual/task_id=ping/attempt=1.log"
+        yield Call(
+            f"create {log_type} log group",
+            "logs:CreateLogGroup",
+            f"{group}:log-stream:",
+            DOC_LOGS_ARNS,
+        )
+        for action in ("logs:CreateLogStream", "logs:PutLogEvents", "logs:GetLogEvents"):
+            yield Call(f"{log_type} logs: {action}", action, stream, DOC_MWAA_LOGS)
+    yield Call("describe log groups", "logs:DescribeLogGroups", "*", DOC_EXECUTION_ROLE)
+    other = log_group_arn(f"airflow-{name}{OTHER_ENVIRONMENT_SUFFIX}-Task")
+    yield Call(
+        "write the task logs of another environment whose name starts with this one's",
+        "logs:PutLogEvents",
+        f"{other}:log-stream:dag_id=x/run_id=y/task_id=z/attempt=1.log",
+        DOC_MWAA_LOGS,
+        expect=Expect.DENIED,
+    )
+    yield Call(
+        "read the task logs of another environment",
+        "logs:GetLogEvents",
+        f"{log_group_arn('airflow-other-environment-Task')}:log-stream:x",
+        DOC_MWAA_LOGS,
+        expect=Expect.DENIED,
+    )
+    yield Call(
+        "create a log group outside the environment's",
+        "logs:CreateLogGroup",
+        f"{log_group_arn('/other/application')}:log-stream:",
+        DOC_LOGS_ARNS,
+        expect=Expect.DENIED,
+    )
+
+
+def _queue_calls() -> Iterator[Call]:
+    """The Celery executor's queue, in an account MWAA owns (so the ARN's account is ``*``)."""
+    queue = f"arn:aws:sqs:{REGION}:{MWAA_SERVICE_ACCOUNT}:airflow-celery-0a1b2c3d-4e5f"
+    for action in (
+        "sqs:ChangeMessageVisibility",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+        "sqs:ReceiveMessage",
+        "sqs:SendMessage",
+    ):
+        yield Call(
+            f"Celery queue: {action}",
+            action,
+            queue,
+            DOC_EXECUTION_ROLE,
+            resource_policy=MWAA_QUEUE_POLICY,
+        )
+    yield Call(
+        "send to another queue of the account",
+        "sqs:SendMessage",
+        f"arn:aws:sqs:{ARN}:orders",
+        DOC_EXECUTION_ROLE,
+        expect=Expect.DENIED,
+    )
+    yield Call(
+        "send to a Celery queue of another region",
+        "sqs:SendMessage",
+        f"arn:aws:sqs:eu-west-1:{MWAA_SERVICE_ACCOUNT}:airflow-celery-0a1b2c3d-4e5f",
+        DOC_EXECUTION_ROLE,
+        expect=Expect.DENIED,
+        resource_policy=MWAA_QUEUE_POLICY,
+    )
+
+
+# -- the source deployment function (shared with the MWAA Serverless stack) ---------------------
+
+
+def deployment_calls(
+    model: AppModel, stack: str, writes: list[str], reads: list[str], folder: str | None
+) -> Iterator[Call]:
+    """What the deployment handler calls: read each asset, write each key (or the folder's
+    files, removing stale ones), with the destination bucket's key, its logs and network."""
+    role = model.role(stack, DEPLOYMENT_ROLE)
+    _, resource = next(iter(model.resources(stack, "Custom::MlpipesS3Deployment")))
+    bucket = f"arn:aws:s3:::{resource['DestinationBucket']}"
+    key = foundation(model).key_arn
+    for asset in reads:
+        yield Call(
+            f"read the asset {asset.rsplit('/', 1)[1]}", "s3:GetObject", asset, DOC_COPY_OBJECT
+        )
+    for object_key in writes:
+        yield Call(f"write {object_key}", "s3:PutObject", f"{bucket}/{object_key}", DOC_COPY_OBJECT)
+    if folder is not None:
+        yield Call(
+            "remove a stale file of the folder",
+            "s3:DeleteObject",
+            f"{bucket}/{folder}removed.py",
+            DOC_DELETE_OBJECTS,
+        )
+        yield Call(
+            "list the folder",
+            "s3:ListBucket",
+            bucket,
+            DOC_LIST_OBJECTS,
+            context={"s3:prefix": folder},
+        )
+        yield Call(
+            "list outside the folder",
+            "s3:ListBucket",
+            bucket,
+            DOC_LIST_OBJECTS,
+            context={"s3:prefix": "private/"},
+            expect=Expect.DENIED,
+        )
+    yield Call(
+        "write outside the deployed keys",
+        "s3:PutObject",
+        f"{bucket}/private/overwrite.txt",
+        DOC_COPY_OBJECT,
+        expect=Expect.DENIED,
+    )
+    yield Call(
+        "delete outside the deployed keys",
+        "s3:DeleteObject",
+        f"{bucket}/private/data.csv",
+        DOC_DELETE_OBJECTS,
+        expect=Expect.DENIED,
+    )
+    yield Call(
+        "read another asset",
+        "s3:GetObject",
+        f"arn:aws:s3:::cdk-hnb659fds-assets-{ACCOUNT}-{REGION}/0000another0asset.zip",
+        DOC_COPY_OBJECT,
+        expect=Expect.DENIED,
+    )
+    yield Call(
+        "encrypt the written objects",
+        "kms:GenerateDataKey",
+        key,
+        DOC_SSE_KMS,
+        context=VIA_S3,
+    )
+    yield Call(
+        "use the key directly, not through S3",
+        "kms:Decrypt",
+        key,
+        DOC_KMS_VIA,
+        context={"kms:CallerAccount": ACCOUNT},
+        expect=Expect.DENIED,
+    )
+    _, function = model.only(stack, "AWS::Lambda::Function")
+    group = log_group_arn(str(function["LoggingConfig"]["LogGroup"]))
+    stream = f"{group}:log-stream:2025/01/01/[$LATEST]0123456789abcdef"
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        yield Call(f"handler logs: {action}", action, stream, DOC_LAMBDA_ROLE)
+    yield Call(
+        "write another log group",
+        "logs:PutLogEvents",
+        f"{log_group_arn('/aws/lambda/other')}:log-stream:x",
+        DOC_LAMBDA_ROLE,
+        expect=Expect.DENIED,
+    )
+    for action in (
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+    ):
+        yield Call(f"function network: {action}", action, "*", DOC_LAMBDA_VPC)
+    yield Call(
+        "lambda.amazonaws.com assumes the role",
+        "sts:AssumeRole",
+        role.arn,
+        DOC_LAMBDA_ROLE,
+        principal="lambda.amazonaws.com",
+    )
+
+
+def _deployment_role(model: AppModel, stack: str) -> Iterator[Call]:
+    _, props = _environment(model, stack)
+    reads = [
+        f"arn:aws:s3:::{resource['SourceBucket']}/{resource['SourceKey']}"
+        for _, resource in model.resources(stack, "Custom::MlpipesS3Deployment")
+        if "SourceKey" in resource
+    ]
+    dags = f"{props['DagS3Path']}/"
+    writes = [key for key in _source_objects(props) if not key.startswith(dags)]
+    yield from deployment_calls(model, stack, [f"{dags}health_check.py", *writes], reads, dags)
+
+
+# -- resource policies ---------------------------------------------------------------------------
+
+
+def _access_logs(model: AppModel, stack: str) -> Iterator[Call]:
+    source_id, source = model.only(stack, "AWS::S3::Bucket", lambda p: "LoggingConfiguration" in p)
+    logging = source["LoggingConfiguration"]
+    source_arn = f"arn:aws:s3:::{model.ref(stack, source_id)}"
+    log_object = (
+        f"arn:aws:s3:::{logging['DestinationBucketName']}/"
+        f"{logging.get('LogFilePrefix', '')}2025-01-01-00-00-00-ABCDEF"
+    )
+    context = {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": source_arn}
+    call = Call(
+        "deliver the source bucket's access logs",
+        "s3:PutObject",
+        log_object,
+        DOC_ACCESS_LOGS,
+        context=context,
+    )
+    yield call
+    yield call.denied(
+        "deliver access logs of another bucket", context={**context, "aws:SourceArn": OTHER_BUCKET}
+    )
+    yield call.denied(
+        "deliver access logs for another account",
+        context={**context, "aws:SourceAccount": OTHER_ACCOUNT},
+    )
+    yield other_account_call("s3:GetObject", log_object, DOC_ACCESS_LOGS)
+
+
+DECLARATIONS: tuple[Declaration, ...] = (
+    RoleCalls("mwaa", "execution role", EXECUTION_ROLE, _execution_role),
+    RoleCalls("mwaa", "source deployment function", DEPLOYMENT_ROLE, _deployment_role),
+    ServiceCalls("mwaa", "source bucket access logs", "logging.s3.amazonaws.com", _access_logs),
+)
