@@ -33,6 +33,8 @@ class StackEntry:
 
     Attributes:
         module: the module that defines the stack, imported only when the entry is built.
+        opt_in: left out of the default ``mlpipes:stacks`` list of ``cdk.json`` because it has
+            an idle cost (an always-on environment); built when named. Default: False.
     """
 
     key: str
@@ -40,6 +42,7 @@ class StackEntry:
     description: str
     module: str
     build: Callable[[App, str, AppConfig, Environment, BuiltStacks], Stack]
+    opt_in: bool = False
 
 
 def _stack_type(module: str, class_name: str) -> Callable[..., Stack]:
@@ -78,6 +81,8 @@ def _workload(
     stack: tuple[str, str],
     description: str,
     options: Callable[[AppConfig], dict[str, Any]] = lambda config: {},
+    *,
+    opt_in: bool = False,
 ) -> StackEntry:
     """A stack that builds on the foundation and takes its resources as ``foundation=``;
     ``stack`` is its (module, class name) and ``options`` picks its other props from the app
@@ -96,7 +101,9 @@ def _workload(
             **options(config),
         )
 
-    return StackEntry(key=key, name=name, description=description, module=module, build=build)
+    return StackEntry(
+        key=key, name=name, description=description, module=module, build=build, opt_in=opt_in
+    )
 
 
 #: Every stack of the bundled app, in build order. A stack added here is synthesized by the
@@ -134,12 +141,14 @@ STACK_CATALOG: tuple[StackEntry, ...] = (
         "Mwaa",
         ("mlpipes_constructs.stacks.mwaa_stack", "MwaaStack"),
         "private Amazon MWAA environment with a deployed DAG folder",
+        opt_in=True,
     ),
     _workload(
         "mwaa-serverless",
         "MwaaServerless",
         ("mlpipes_constructs.stacks.mwaa_serverless_stack", "MwaaServerlessStack"),
         "Amazon MWAA Serverless workflow from a dag-factory definition",
+        opt_in=True,
     ),
 )
 

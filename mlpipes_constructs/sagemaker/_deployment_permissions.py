@@ -179,10 +179,12 @@ def grant_model_role(
         resource_name=f"/aws/sagemaker/Endpoints/{endpoint}:log-stream:*",
         arn_format=ArnFormat.COLON_RESOURCE_NAME,
     )
+    # CloudWatch Logs authorizes CreateLogGroup and DescribeLogStreams on
+    # "log-group:NAME:log-stream:", which only the ":*" form matches.
     log_group = stack.format_arn(
         service="logs",
         resource="log-group",
-        resource_name=f"/aws/sagemaker/Endpoints/{endpoint}",
+        resource_name=f"/aws/sagemaker/Endpoints/{endpoint}:*",
         arn_format=ArnFormat.COLON_RESOURCE_NAME,
     )
     model_role_policy = iam.ManagedPolicy(

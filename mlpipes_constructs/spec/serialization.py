@@ -219,14 +219,18 @@ def _type_hints(cls: type) -> dict[str, Any]:
 
 
 def _spec_classes() -> list[type]:
-    """Every SpecObject subclass, found through the class hierarchy."""
+    """Every SpecObject subclass of the spec package, found through the class hierarchy.
+
+    Subclasses defined elsewhere (a custom step kind) are not part of the format, so decoding
+    does not depend on what else was imported.
+    """
     found: list[type] = []
     pending: list[type] = [SpecObject]
     while pending:
         cls = pending.pop()
         subclass: type
         for subclass in cls.__subclasses__():
-            if subclass not in found:
+            if subclass not in found and subclass.__module__.startswith(__package__ or ""):
                 found.append(subclass)
                 pending.append(subclass)
     return found
