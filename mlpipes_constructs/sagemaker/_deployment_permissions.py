@@ -227,6 +227,12 @@ def grant_model_role(
         "SageMaker names an endpoint's log streams after its variant and instances at run "
         "time; the wildcard stays inside this endpoint's log group",
     )
+    acknowledge_wildcard(
+        model_role_policy,
+        log_group,
+        "CloudWatch Logs authorizes CreateLogGroup and DescribeLogStreams on the group's "
+        "'log-stream:' sub-resource, which only the ':*' suffix of this one endpoint group matches",
+    )
     return model_role_policy
 
 
