@@ -3,47 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypedDict
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
+
+from mlpipes_constructs.core.metrics import MetricOptions
 
 #: The namespace MWAA publishes Apache Airflow metrics to.
 NAMESPACE = "AmazonMWAA"
 DEFAULT_PERIOD = Duration.minutes(5)
 
 
-class MetricProps(TypedDict, total=False):
-    """Overrides of a ``metric*`` helper's defaults: the fields of ``cloudwatch.MetricOptions``.
-
-    ``dimensions_map`` is added to the helper's own dimensions (``Environment`` and, for the
-    named helpers, ``Function``).
-    """
-
-    account: str
-    color: str
-    dimensions_map: Mapping[str, str]
-    id: str
-    label: str
-    period: Duration
-    region: str
-    stack_account: str
-    stack_region: str
-    statistic: str
-    unit: cloudwatch.Unit
-    visible: bool
-
-
 def environment_metric(
     environment_name: str,
     metric_name: str,
-    props: MetricProps,
+    props: MetricOptions,
     *,
     dimensions: Mapping[str, str] | None = None,
     statistic: str = "Sum",
 ) -> cloudwatch.Metric:
     """A metric of one environment: the user's options over the helper's defaults."""
-    merged: MetricProps = {"statistic": statistic, "period": DEFAULT_PERIOD}
+    merged: MetricOptions = {"statistic": statistic, "period": DEFAULT_PERIOD}
     merged.update(props)
     dimensions_map = {
         "Environment": environment_name,

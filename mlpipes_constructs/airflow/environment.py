@@ -19,7 +19,7 @@ from constructs import Construct
 from mlpipes_constructs._internal.subnets import select_subnets
 from mlpipes_constructs._internal.validation import Problems
 from mlpipes_constructs.airflow import _execution_role
-from mlpipes_constructs.airflow._metrics import MetricProps, environment_metric
+from mlpipes_constructs.airflow._metrics import environment_metric
 from mlpipes_constructs.airflow._options import (
     DAGS_PREFIX,
     PLUGINS_KEY,
@@ -45,6 +45,7 @@ from mlpipes_constructs.airflow._rules import (
 )
 from mlpipes_constructs.airflow._source_deployment import SourceDeployment
 from mlpipes_constructs.compliance import acknowledge, acknowledge_wildcards
+from mlpipes_constructs.core.metrics import MetricOptions
 from mlpipes_constructs.foundation import ArtifactStorage, FoundationResources, PlatformKey
 from mlpipes_constructs.iam import ManagedPolicyRole
 
@@ -445,12 +446,12 @@ class MwaaEnvironment(Construct):
             resource_arns=[self.environment_arn],
         )
 
-    def metric(self, metric_name: str, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+    def metric(self, metric_name: str, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
         """A metric of this environment in ``AmazonMWAA`` (dimension ``Environment``).
         Default: the sum over 5 minutes."""
         return environment_metric(self.environment_name, metric_name, props)
 
-    def metric_scheduler_heartbeat(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+    def metric_scheduler_heartbeat(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
         """Scheduler heartbeats (``SchedulerHeartbeat``); 0 means no scheduler is running.
         Default: the sum over 5 minutes."""
         return environment_metric(
@@ -460,7 +461,7 @@ class MwaaEnvironment(Construct):
             dimensions={"Function": "Scheduler"},
         )
 
-    def metric_queued_tasks(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+    def metric_queued_tasks(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
         """Tasks waiting for a worker (``QueuedTasks``). Default: the maximum over 5 minutes."""
         return environment_metric(
             self.environment_name,
@@ -470,7 +471,7 @@ class MwaaEnvironment(Construct):
             statistic="Maximum",
         )
 
-    def metric_running_tasks(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+    def metric_running_tasks(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
         """Tasks running on workers (``RunningTasks``). Default: the maximum over 5 minutes."""
         return environment_metric(
             self.environment_name,

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TypedDict
-
 from aws_cdk import Duration
-from aws_cdk import aws_cloudwatch as cloudwatch
+
+from mlpipes_constructs.core.metrics import MetricOptions
 
 #: The load balancer publishes target health every minute: the host alarms look at minutes.
 HOST_PERIOD = Duration.minutes(1)
@@ -30,30 +28,9 @@ HTTP_5XX_MIN_REQUESTS = 20
 GIB = 1024**3
 
 
-class MetricProps(TypedDict, total=False):
-    """Overrides of a ``metric_*`` helper's defaults: the fields of ``cloudwatch.MetricOptions``.
-
-    Pass them as keywords, as to the metric methods of CDK's own constructs:
-    ``server.metric_database_cpu(period=Duration.minutes(1), statistic="Maximum")``.
-    """
-
-    account: str
-    color: str
-    dimensions_map: Mapping[str, str]
-    id: str
-    label: str
-    period: Duration
-    region: str
-    stack_account: str
-    stack_region: str
-    statistic: str
-    unit: cloudwatch.Unit
-    visible: bool
-
-
-def with_defaults(props: MetricProps, *, statistic: str, period: Duration) -> MetricProps:
+def with_defaults(props: MetricOptions, *, statistic: str, period: Duration) -> MetricOptions:
     """``props`` over a helper's default statistic and period: the user's choice wins."""
-    merged: MetricProps = {"statistic": statistic, "period": period}
+    merged: MetricOptions = {"statistic": statistic, "period": period}
     merged.update(props)
     return merged
 

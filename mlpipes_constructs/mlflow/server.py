@@ -29,6 +29,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
+from mlpipes_constructs.core.metrics import MetricOptions
 from mlpipes_constructs.foundation.resources import FoundationResources
 from mlpipes_constructs.iam import ManagedPolicyRole
 from mlpipes_constructs.mlflow import (
@@ -46,7 +47,6 @@ from mlpipes_constructs.mlflow import (
 )
 from mlpipes_constructs.mlflow._database import DATABASE_PORT
 from mlpipes_constructs.mlflow._imported import ImportedTrackingServer
-from mlpipes_constructs.mlflow._monitoring import MetricProps
 from mlpipes_constructs.mlflow._props import (
     DEFAULT_ARTIFACT_PREFIX,
     DEFAULT_DATABASE_INSTANCE_TYPE,
@@ -476,7 +476,7 @@ class MlflowServer(Construct):
     # ``statistic``, ``label``, ...) over its default statistic and period. Other metrics of
     # the parts: ``target_group.metrics.custom(...)`` and ``database.metric(...)``.
 
-    def metric_healthy_hosts(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+    def metric_healthy_hosts(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
         """Targets passing the load balancer's health check (``AWS/ApplicationELB``
         ``HealthyHostCount``): 1 while the server answers, 0 while it is down or replaced.
         Default: the minimum over 1 minute."""
@@ -484,14 +484,14 @@ class MlflowServer(Construct):
             **_monitoring.with_defaults(props, statistic="Minimum", period=_monitoring.HOST_PERIOD)
         )
 
-    def metric_unhealthy_hosts(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+    def metric_unhealthy_hosts(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
         """Registered targets failing the health check (``UnHealthyHostCount``).
         Default: the maximum over 1 minute."""
         return self.target_group.metrics.unhealthy_host_count(
             **_monitoring.with_defaults(props, statistic="Maximum", period=_monitoring.HOST_PERIOD)
         )
 
-    def metric_http_5xx(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+    def metric_http_5xx(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
         """5xx responses of the server itself, not of the load balancer
         (``HTTPCode_Target_5XX_Count``). Default: the sum over 5 minutes."""
         return self.target_group.metrics.http_code_target(
@@ -499,7 +499,7 @@ class MlflowServer(Construct):
             **_monitoring.with_defaults(props, statistic="Sum", period=_monitoring.DEFAULT_PERIOD),
         )
 
-    def metric_target_response_time(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+    def metric_target_response_time(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
         """Seconds from the load balancer sending a request to the server until the response
         starts (``TargetResponseTime``). Default: the 90th percentile over 5 minutes, which
         shows slow requests an average hides."""
@@ -507,7 +507,7 @@ class MlflowServer(Construct):
             **_monitoring.with_defaults(props, statistic="p90", period=_monitoring.DEFAULT_PERIOD)
         )
 
-    def metric_database_cpu(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+    def metric_database_cpu(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
         """CPU utilization of the database instance in percent (``AWS/RDS``
         ``CPUUtilization``). Default: the average over 5 minutes."""
         return self.database.metric_cpu_utilization(
@@ -516,7 +516,7 @@ class MlflowServer(Construct):
             )
         )
 
-    def metric_database_free_storage(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+    def metric_database_free_storage(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
         """Free storage of the database instance in bytes (``FreeStorageSpace``).
         Default: the minimum over 5 minutes."""
         return self.database.metric_free_storage_space(

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
+from mlpipes_constructs.compile.naming import is_sagemaker_name
 from mlpipes_constructs.spec import is_instance_type, suggest_instance_type
 
 #: Most names SageMaker accepts for a pipeline (``^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$``).
@@ -14,17 +15,6 @@ PIPELINE_NAME_MAX = 256
 #: Model package groups, endpoints, feature groups and models: 63 characters, like pipelines.
 RESOURCE_NAME_MAX = 63
 FEATURE_GROUP_NAME_MAX = 64
-_NAME_CHARS = re.compile(r"[A-Za-z0-9-]+")
-
-
-def is_sagemaker_name(value: str, max_length: int) -> bool:
-    """``^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,max_length-1}$`` without the regex's backtracking."""
-    return (
-        0 < len(value) <= max_length
-        and _NAME_CHARS.fullmatch(value) is not None
-        and value[0] != "-"
-        and value[-1] != "-"
-    )
 
 
 def check_name(problems: Problems, prop: str, value: str | None, max_length: int) -> None:

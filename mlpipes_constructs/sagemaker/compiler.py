@@ -69,19 +69,6 @@ ORCHESTRATOR = "SageMaker Pipelines"
 #: Schema version of the pipeline definition format.
 DEFINITION_VERSION = "2020-12-01"
 
-#: The SageMaker step ``Type`` values each kind of spec step compiles to, in definition order.
-STEP_TYPES: Mapping[type[Step], tuple[str, ...]] = {
-    ProcessingStep: ("Processing",),
-    TrainingStep: ("Training",),
-    TuningStep: ("Tuning",),
-    ConditionStep: ("Condition",),
-    RegisterModelStep: ("RegisterModel",),
-    CreateModelStep: ("Model",),
-    TransformStep: ("Transform",),
-    EndpointStep: ("EndpointConfig", "Endpoint"),
-    FailStep: ("Fail",),
-}
-
 
 def compile_pipeline_definition(
     pipeline: Pipeline,

@@ -37,6 +37,7 @@ from mlpipes_constructs.spec import (
     ModelArtifacts,
     Operand,
     ParameterRef,
+    ParameterType,
     Pipeline,
     ProcessingStep,
     RegisterModelStep,
@@ -94,6 +95,13 @@ _NAMED_STEPS = (
 _S3_URI = re.compile(r"s3://([^/]+)/(.*)")
 _TOKEN = re.compile(r"(\$\{Token\[[^\]]+\]\})")
 _DISCARD = sfn.JsonPath.DISCARD
+#: How a message names each parameter type, and the Choice rule that recognizes it.
+_INPUT_TYPES: dict[ParameterType, tuple[str, Callable[[str], sfn.Condition]]] = {
+    ParameterType.STRING: ("a string", sfn.Condition.is_string),
+    ParameterType.INTEGER: ("a number", sfn.Condition.is_numeric),
+    ParameterType.FLOAT: ("a number", sfn.Condition.is_numeric),
+    ParameterType.BOOLEAN: ("true or false", sfn.Condition.is_boolean),
+}
 Retry = Callable[..., None]
 
 
@@ -285,10 +293,49 @@ class Builder:
         )
         defaults.next(initialize)
         start, ends, _ = self._sequence(self._items, frozenset())
-        if start is None:
+        first: sfn.State | None = start
+        if self.pipeline.parameters:
+            first, checked_ends = self._input_check(start)
+            if start is None:
+                ends = checked_ends
+        if first is None:
             return defaults, [initialize]
-        initialize.next(start)
+        initialize.next(first)
         return defaults, ends
+
+    def _input_check(self, start: sfn.State | None) -> tuple[sfn.State, list[sfn.INextable]]:
+        """A Choice that fails the execution at once when an input value has the wrong type.
+
+        Execution input is JSON and not typed: ``{"Threshold": "0.8"}`` would never match a
+        numeric comparison. Step Functions cannot tell an integer from a float, so an Integer
+        parameter accepts any number.
+        """
+        check = sfn.Choice(
+            self.scope,
+            "Pipeline.CheckInput",
+            comment="Fail at once on an execution input of the wrong type",
+        )
+        for parameter in self.pipeline.parameters:
+            path = f"$.parameters.{parameter.name}"
+            expected, is_type = _INPUT_TYPES[parameter.type]
+            bad = sfn.Pass(
+                self.scope,
+                state_name("Pipeline.BadInput", parameter.name),
+                parameters={
+                    "Cause.$": (
+                        f"States.Format('Parameter {parameter.name} must be {expected}, got {{}}', "
+                        f"States.JsonToString({path}))"
+                    )
+                },
+            )
+            bad.next(self.fail_state)
+            check.when(sfn.Condition.not_(is_type(path)), bad)
+        if start is None:
+            done = sfn.Pass(self.scope, "Pipeline.InputChecked")
+            check.otherwise(done)
+            return check, [done]
+        check.otherwise(start)
+        return check, []
 
     def _sequence(
         self, items: tuple[Item, ...], loaded: frozenset[tuple[str, str]]

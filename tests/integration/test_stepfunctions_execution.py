@@ -208,6 +208,18 @@ def test_an_execution_input_overrides_a_parameter_default(aws: dict[str, Any]) -
     assert overridden["description"]["status"] == "FAILED"
 
 
+def test_an_input_of_the_wrong_type_fails_at_once_naming_the_parameter(
+    aws: dict[str, Any],
+) -> None:
+    run = _run(aws, "string-threshold", 0.9, {"AccuracyThreshold": "0.8"})
+    assert run["description"]["status"] == "FAILED"
+    assert "Preprocess" not in _entered(run["events"])
+    failed = next(e for e in run["events"] if e["type"] == "ExecutionFailed")
+    assert failed["executionFailedEventDetails"]["cause"] == (
+        'Parameter AccuracyThreshold must be a number, got "0.8"'
+    )
+
+
 def test_long_execution_names_get_short_unique_job_names(aws: dict[str, Any]) -> None:
     shared = "nightly-retraining-of-the-review-classifier-"
     names = [shared.ljust(72, "x") + "-run-001", shared.ljust(72, "x") + "-run-002"]

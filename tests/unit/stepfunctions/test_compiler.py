@@ -99,8 +99,22 @@ def test_parameters_default_then_execution_input_wins(states: dict[str, Any]) ->
     )
 
 
+def test_the_input_is_checked_against_each_parameter_type(states: dict[str, Any]) -> None:
+    rules = {choice["Next"]: choice["Not"] for choice in states["Pipeline.CheckInput"]["Choices"]}
+    assert rules["Pipeline.BadInput.AccuracyThreshold"] == {
+        "Variable": "$.parameters.AccuracyThreshold",
+        "IsNumeric": True,
+    }
+    assert rules["Pipeline.BadInput.InputDataUri"] == {
+        "Variable": "$.parameters.InputDataUri",
+        "IsString": True,
+    }
+    assert states["Pipeline.BadInput.AccuracyThreshold"]["Next"] == "Pipeline.Failed"
+
+
 def test_steps_run_in_order_with_the_gate_before_the_branches(states: dict[str, Any]) -> None:
-    assert states["Pipeline.Initialize"]["Next"] == "Preprocess"
+    assert states["Pipeline.Initialize"]["Next"] == "Pipeline.CheckInput"
+    assert states["Pipeline.CheckInput"]["Default"] == "Preprocess"
     assert states["Preprocess"]["Next"] == "Train"
     assert states["Train"]["Next"] == "Evaluate"
     assert states["Evaluate"]["Next"] == "CheckAccuracy.Load.Evaluate.EvaluationReport"
