@@ -6,7 +6,6 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from aws_cdk import Aws, Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -27,7 +26,6 @@ from mlpipes_constructs.compile import (
     plan,
 )
 from mlpipes_constructs.compile import requests as sagemaker_requests
-from mlpipes_constructs.compile.locations import processing_output_keys
 from mlpipes_constructs.spec import (
     ConditionStep,
     CreateModelStep,
@@ -50,19 +48,20 @@ from mlpipes_constructs.spec import (
 from mlpipes_constructs.spec.graph import references
 from mlpipes_constructs.stepfunctions import naming
 from mlpipes_constructs.stepfunctions._api_task import (
-    DESCRIBE_ENDPOINT,
-    ENDPOINT,
-    ENDPOINT_CONFIG,
     MODEL,
     PROCESSING_JOB,
     TRAINING_JOB,
     TRANSFORM_JOB,
-    UPDATE_ENDPOINT,
     SageMakerApi,
     SageMakerApiTask,
 )
-from mlpipes_constructs.stepfunctions._asl import Expr, Value, concat, field, state_name
+from mlpipes_constructs.stepfunctions._asl import Expr, Value, state_name
 from mlpipes_constructs.stepfunctions._conditions import ConditionError, choice_condition
+from mlpipes_constructs.stepfunctions._endpoint_states import endpoint_states
+from mlpipes_constructs.stepfunctions._property_files import (
+    load_property_file,
+    property_file_problems,
+)
 from mlpipes_constructs.stepfunctions._renderer import (
     StateMachineRenderer,
     asl_parameters,
@@ -71,19 +70,10 @@ from mlpipes_constructs.stepfunctions._task_base import sagemaker_arn
 from mlpipes_constructs.stepfunctions.tuning_job import SageMakerCreateHyperParameterTuningJob
 
 ORCHESTRATOR = "Step Functions"
-RUN_NAME = "$.run.name"
 FAIL_STATE = "Pipeline.Failed"
 #: The error of an execution a step failed (the step's own error is in the cause: a Fail state
 #: may not re-raise ``States.*`` error names).
 STEP_FAILED_ERROR = "PipelineStepFailed"
-#: Errors DescribeEndpoint raises through the SDK integration when there is no endpoint of that
-#: name (SageMaker answers with a ValidationException, which the integration names generically).
-ENDPOINT_MISSING_ERRORS: tuple[str, ...] = (
-    "SageMaker.SageMakerException",
-    "SageMaker.AmazonSageMakerException",
-)
-#: How long the state machine waits between checks of a deploying endpoint.
-ENDPOINT_POLL_INTERVAL = Duration.seconds(30)
 _NAMED_STEPS = (
     ProcessingStep,
     TrainingStep,
@@ -92,7 +82,6 @@ _NAMED_STEPS = (
     TransformStep,
     EndpointStep,
 )
-_S3_URI = re.compile(r"s3://([^/]+)/(.*)")
 _TOKEN = re.compile(r"(\$\{Token\[[^\]]+\]\})")
 _DISCARD = sfn.JsonPath.DISCARD
 #: How a message names each parameter type, and the Choice rule that recognizes it.
@@ -208,7 +197,7 @@ class Builder:
                     "Functions compiler; write the metric to a property file and use JsonValue"
                 )
             if isinstance(ref, JsonValue):
-                yield from self._property_file_problems(step.name, ref)
+                yield from property_file_problems(self, step.name, ref)
             if (
                 isinstance(ref, ModelArtifacts)
                 and isinstance(self.pipeline.step(ref.step), TuningStep)
@@ -228,19 +217,6 @@ class Builder:
                 choice_condition(step.condition, self.pipeline, self._path)
             except ConditionError as error:
                 yield f"step '{step.name}': {error}"
-
-    def _property_file_problems(self, owner: str, ref: JsonValue) -> Iterator[str]:
-        source = self.pipeline.step(ref.step)
-        assert isinstance(source, ProcessingStep)
-        property_file = next(p for p in source.property_files if p.name == ref.property_file)
-        output = next(o for o in source.outputs if o.name == property_file.output_name)
-        if output.destination is not None and not (
-            isinstance(output.destination, str) and _S3_URI.fullmatch(output.destination)
-        ):
-            yield (
-                f"step '{owner}' reads property file '{ref.property_file}' of '{ref.step}', whose "
-                f"output '{output.name}' must have no destination or a constant s3:// URI"
-            )
 
     # --- values -------------------------------------------------------------------------------
 
@@ -370,7 +346,7 @@ class Builder:
         for ref in needed:
             key = (ref.step, ref.property_file)
             if key not in loaded:
-                loads.append(self._load(step.name, ref))
+                loads.append(load_property_file(self, step.name, ref))
                 loaded = loaded | {key}
         first, last = STEP_DISPATCH.handler(step)(self, item, loaded)
         if loads:
@@ -456,10 +432,10 @@ class Builder:
             self.retry(state)
         else:
             self.retry(state, errors)
-        state.add_catch(self._handler(step_name), errors=["States.ALL"], result_path="$.error")
+        state.add_catch(self.handler(step_name), errors=["States.ALL"], result_path="$.error")
         self.task_states.append(state)
 
-    def _handler(self, step_name: str) -> sfn.Pass:
+    def handler(self, step_name: str) -> sfn.Pass:
         if step_name not in self._handlers:
             handler = sfn.Pass(
                 self.scope,
@@ -472,11 +448,11 @@ class Builder:
                     ),
                 },
             )
-            handler.next(self._fail_target())
+            handler.next(self.fail_target())
             self._handlers[step_name] = handler
         return self._handlers[step_name]
 
-    def _fail_target(self) -> sfn.Fail:
+    def fail_target(self) -> sfn.Fail:
         """The Fail state a step's error ends in: the pipeline's, or its Parallel branch's."""
         name = self._branch_fail_name
         if name is None:
@@ -493,7 +469,7 @@ class Builder:
 
     # --- steps --------------------------------------------------------------------------------
 
-    def _name(self, step_name: str) -> tuple[str, str]:
+    def name(self, step_name: str) -> tuple[str, str]:
         """The name expression and IAM name prefix of a step's SageMaker resource."""
         slug = self.slugs[step_name]
         return naming.name_expression(slug), f"{slug}-"
@@ -504,7 +480,7 @@ class Builder:
         Jobs follow the compiler's integration pattern; an API that passes a role gets the job
         role from the task, which also scopes ``iam:PassRole`` to it.
         """
-        name, prefix = self._name(step.name)
+        name, prefix = self.name(step.name)
         if api.role_key:
             request = {key: value for key, value in request.items() if key != api.role_key}
         return SageMakerApiTask(
@@ -537,7 +513,7 @@ class Builder:
         definition = request["TrainingJobDefinition"]
         request["TrainingJobDefinition"] = {k: v for k, v in definition.items() if k != "RoleArn"}
         sync = self.pattern == sfn.IntegrationPattern.RUN_JOB
-        name, prefix = self._name(step.name)
+        name, prefix = self.name(step.name)
         return SageMakerCreateHyperParameterTuningJob(
             self.scope,
             step.name,
@@ -580,128 +556,6 @@ class Builder:
             result_path=f"$.steps.{step.name}",
         )
 
-    def endpoint(self, step: EndpointStep) -> tuple[sfn.State, list[sfn.INextable]]:
-        """Create an endpoint config, create or update the endpoint, wait until it is in service.
-
-        DescribeEndpoint tells whether the endpoint exists: only its "not found" error leads to
-        CreateEndpoint, any other error fails the step. The state machine may act on that one
-        endpoint name only.
-        """
-        endpoint_name = (
-            step.endpoint_name
-            if isinstance(step.endpoint_name, str)
-            else naming.slug(
-                self.name_prefix, step.name, naming.MAX_NAME_LENGTH + naming.RUN_TOKEN_LENGTH + 1
-            )
-        )
-        config_name, config_prefix = self._name(step.name)
-        request = sagemaker_requests.endpoint_config(step, self.job, self.render)
-        key_statements: list[iam.PolicyStatement] = []
-        # Instance types with local storage only get no KmsKeyId (the hardware encrypts it).
-        if self.kms_key is not None and "KmsKeyId" in request:
-            key_statements.append(
-                iam.PolicyStatement(
-                    actions=["kms:CreateGrant"],
-                    resources=[self.kms_key.key_arn],
-                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-                )
-            )
-        config = SageMakerApiTask(
-            self.scope,
-            state_name(step.name, "Config"),
-            comment=step.description,
-            api=ENDPOINT_CONFIG,
-            name=config_name,
-            name_prefix=config_prefix,
-            request=asl_parameters(request),
-            extra_statements=key_statements,
-            result_path=_DISCARD,
-        )
-        config_arn = sagemaker_arn(self.scope, "endpoint-config", f"{config_prefix}*")
-        uses_config = iam.PolicyStatement(
-            actions=["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"],
-            resources=[config_arn],
-        )
-        describe = self._describe_endpoint(state_name(step.name, "Describe"), endpoint_name)
-        deploy: dict[str, sfn.TaskStateBase] = {}
-        for label, api in (("Create", ENDPOINT), ("Update", UPDATE_ENDPOINT)):
-            deploy[label] = SageMakerApiTask(
-                self.scope,
-                state_name(step.name, label),
-                api=api,
-                name=endpoint_name,
-                name_prefix=endpoint_name,
-                exact_name=True,
-                request={"EndpointConfigName.$": config_name},
-                extra_statements=[uses_config],
-                result_path=_DISCARD,
-            )
-        # The SDK integration raises SageMaker's ValidationException for a missing endpoint
-        # under a generic name; only its message says "not found".
-        missing = sfn.Choice(self.scope, state_name(step.name, "Exists"))
-        missing.when(
-            sfn.Condition.string_matches("$.error.Cause", "*Could not find endpoint*"),
-            deploy["Create"],
-        )
-        missing.otherwise(self._handler(step.name))
-        describe.add_catch(missing, errors=list(ENDPOINT_MISSING_ERRORS), result_path="$.error")
-        wait = sfn.Wait(
-            self.scope,
-            state_name(step.name, "Wait"),
-            comment="Give the endpoint time to come into service",
-            time=sfn.WaitTime.duration(ENDPOINT_POLL_INTERVAL),
-        )
-        status = self._describe_endpoint(
-            state_name(step.name, "Status"), endpoint_name, f"$.steps.{step.name}"
-        )
-        failed = sfn.Pass(
-            self.scope,
-            state_name(step.name, "EndpointFailed"),
-            comment="The endpoint did not come into service: keep SageMaker's reason",
-            parameters={
-                "Cause.$": (
-                    f"States.Format('Step {step.name} failed: endpoint {{}} is Failed: {{}}', "
-                    f"$.steps.{step.name}.EndpointName, $.steps.{step.name}.FailureReason)"
-                ),
-            },
-        )
-        failed.next(self._fail_target())
-        done = sfn.Pass(self.scope, state_name(step.name, "Deployed"))
-        check = sfn.Choice(self.scope, state_name(step.name, "InService"))
-        check.when(
-            sfn.Condition.string_equals(f"$.steps.{step.name}.EndpointStatus", "InService"), done
-        )
-        check.when(
-            sfn.Condition.string_equals(f"$.steps.{step.name}.EndpointStatus", "Failed"), failed
-        )
-        check.otherwise(wait)
-        self.guard(config, step.name)
-        self.guard(describe, step.name, ["ThrottlingException"])
-        self.guard(deploy["Create"], step.name)
-        self.guard(deploy["Update"], step.name)
-        self.guard(status, step.name, ["ThrottlingException"])
-        config.next(describe)
-        describe.next(deploy["Update"])
-        deploy["Create"].next(wait)
-        deploy["Update"].next(wait)
-        wait.next(status)
-        status.next(check)
-        return config, [done]
-
-    def _describe_endpoint(
-        self, state: str, endpoint_name: str, result_path: str = _DISCARD
-    ) -> SageMakerApiTask:
-        return SageMakerApiTask(
-            self.scope,
-            state,
-            api=DESCRIBE_ENDPOINT,
-            name=endpoint_name,
-            name_prefix=endpoint_name,
-            exact_name=True,
-            request={},
-            result_path=result_path,
-        )
-
     def fail(self, step: FailStep) -> sfn.Fail:
         message = self.value(step.error_message)
         if isinstance(message, Expr):
@@ -715,53 +569,6 @@ class Builder:
         return sfn.Fail(
             self.scope, step.name, comment=step.description, error=step.name, cause=str(message)
         )
-
-    def _load(self, owner: str, ref: JsonValue) -> tasks.CallAwsService:
-        """Read a property file from S3 and parse it, without a Lambda function."""
-        source = self.pipeline.step(ref.step)
-        assert isinstance(source, ProcessingStep)
-        property_file = next(p for p in source.property_files if p.name == ref.property_file)
-        output = next(o for o in source.outputs if o.name == property_file.output_name)
-        bucket: str
-        key: Value
-        if output.destination is None:
-            bucket = self.bucket.bucket_name
-            key = concat(
-                [
-                    self.artifact_prefix,
-                    Expr(RUN_NAME),
-                    "".join(f"/{key}" for key in processing_output_keys(ref.step, output.name)),
-                    f"/{property_file.path}",
-                ]
-            )
-            resource = self.bucket.arn_for_objects(f"{self.artifact_prefix}*")
-        else:
-            assert isinstance(output.destination, str)
-            match = _S3_URI.fullmatch(output.destination)
-            assert match is not None
-            bucket = match.group(1)
-            key = f"{match.group(2).rstrip('/')}/{property_file.path}".lstrip("/")
-            resource = f"arn:{Aws.PARTITION}:s3:::{bucket}/{key}"
-        extra = []
-        if self.kms_key is not None:
-            extra.append(
-                iam.PolicyStatement(actions=["kms:Decrypt"], resources=[self.kms_key.key_arn])
-            )
-        load = tasks.CallAwsService(
-            self.scope,
-            state_name(owner, "Load", ref.step, ref.property_file),
-            comment=f"Read property file {ref.property_file} of {ref.step}",
-            service="s3",
-            action="getObject",
-            parameters={"Bucket": bucket, **field("Key", key)},
-            iam_action="s3:GetObject",
-            iam_resources=[resource],
-            additional_iam_statements=extra,
-            result_selector={"document.$": "States.StringToJson($.Body)"},
-            result_path=f"$.properties.{ref.step}.{ref.property_file}",
-        )
-        self.guard(load, owner, ["ThrottlingException", "S3.SlowDownException"])
-        return load
 
 
 _Loaded = frozenset[tuple[str, str]]
@@ -786,7 +593,7 @@ def _endpoint(
     builder: Builder, item: Item, loaded: _Loaded
 ) -> tuple[sfn.State, list[sfn.INextable]]:
     assert isinstance(item, EndpointStep)
-    return builder.endpoint(item)
+    return endpoint_states(builder, item)
 
 
 def _fail(builder: Builder, item: Item, loaded: _Loaded) -> tuple[sfn.State, list[sfn.INextable]]:
