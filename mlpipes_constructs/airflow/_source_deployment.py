@@ -54,6 +54,10 @@ LAMBDA_VPC_ACTIONS: tuple[str, ...] = (
     "ec2:UnassignPrivateIpAddresses",
 )
 
+#: Bytecode Python writes next to a module it imports (the tests import the handler and load
+#: the DAGs): never part of what is deployed, and it would change the assets' hashes.
+BYTECODE: tuple[str, ...] = ("__pycache__", "*.pyc")
+
 
 class SourceDeployment(Construct):
     """A function that deploys assets into ``bucket``; one custom resource per file or folder.
@@ -141,7 +145,7 @@ class SourceDeployment(Construct):
             "Handler",
             runtime=lambda_.Runtime.PYTHON_3_14,
             handler="index.handler",
-            code=lambda_.Code.from_asset(str(HANDLER_DIRECTORY)),
+            code=lambda_.Code.from_asset(str(HANDLER_DIRECTORY), exclude=list(BYTECODE)),
             role=self.role,
             timeout=Duration.minutes(5),
             memory_size=512,
@@ -206,7 +210,9 @@ class SourceDeployment(Construct):
 
     def add_folder(self, construct_id: str, local_dir: Path, prefix: str) -> CustomResource:
         """Deploy the files of a local folder under ``prefix``, removing files no longer there."""
-        asset = s3_assets.Asset(self, f"{construct_id}Asset", path=str(local_dir))
+        asset = s3_assets.Asset(
+            self, f"{construct_id}Asset", path=str(local_dir), exclude=list(BYTECODE)
+        )
         self._grant_asset_read(asset)
         objects = self._bucket.arn_for_objects(f"{prefix}*")
         self.role.managed_policy.add_statements(
