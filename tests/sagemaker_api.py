@@ -39,6 +39,9 @@ def check_request(
 
 
 def _is_runtime(value: object) -> bool:
+    if isinstance(value, str):
+        # An Airflow template: the operator renders it when the task runs.
+        return "{{" in value
     return isinstance(value, dict) and any(key in value for key in _EXPRESSION_KEYS)
 
 

@@ -13,6 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 
+from mlpipes_constructs.airflow import compiler as airflow_compiler
 from mlpipes_constructs.compile import JobPlacement, StepDispatch
 from mlpipes_constructs.sagemaker import compiler as sagemaker_compiler
 from mlpipes_constructs.spec import Pipeline, local_code_paths
@@ -114,7 +115,25 @@ def stepfunctions_requests(pipeline: Pipeline) -> list[EmittedRequest]:
     return emitted
 
 
+# --- Airflow -------------------------------------------------------------------------------------
+
+
+def airflow_requests(pipeline: Pipeline) -> list[EmittedRequest]:
+    """The SageMaker request of each task, read back from the compiled DAG's JSON."""
+    compiled = airflow_compiler.compile_dag(
+        pipeline,
+        role_arn=ROLE_ARN,
+        artifact_bucket_name="artifacts",
+        artifact_prefix="pipelines/p/",
+        code_locations={code: CODE_URI for code in local_code_paths(pipeline)},
+        kms_key_id=KEY_ARN,
+        placement=PLACEMENT,
+    )
+    return list(compiled.requests())
+
+
 COMPILERS: tuple[Compiler, ...] = (
     Compiler("SageMaker Pipelines", sagemaker_compiler.STEP_DISPATCH, sagemaker_requests),
     Compiler("Step Functions", stepfunctions_builder.STEP_DISPATCH, stepfunctions_requests),
+    Compiler("Airflow", airflow_compiler.STEP_DISPATCH, airflow_requests),
 )

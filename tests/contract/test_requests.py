@@ -70,6 +70,9 @@ def _normalized(value: Any) -> Any:
             else:
                 normalized[key] = _normalized(item)
         return normalized
+    if isinstance(value, str) and "{{" in value:
+        # An Airflow template, rendered when the task runs.
+        return RUNTIME
     if isinstance(value, list):
         items = [_normalized(item) for item in value]
         return RUNTIME if RUNTIME in items else items

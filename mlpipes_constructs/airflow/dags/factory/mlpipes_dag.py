@@ -1,0 +1,193 @@
+"""An mlpipes pipeline as an Airflow DAG, built from the compiled spec next to this file.
+
+This file is the same for every pipeline; it is deployed as ``<dag_id>.py`` beside
+``<dag_id>.json``, which the mlpipes DAG compiler wrote from the pipeline spec. Each task is a
+step of the spec (its task id is the step's name):
+
+* SageMaker jobs, models and endpoints run through the Amazon provider's operators, with the
+  SageMaker request of the step as their templated ``config``;
+* a model registration calls CreateModelPackage with the step's request;
+* a condition reads its values (property files in S3, params), evaluates the spec's condition
+  and follows the branch it takes; the other branch is skipped;
+* a fail step fails the run with the spec's message.
+
+It needs only Airflow and the Amazon provider.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import operator
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from airflow.exceptions import AirflowFailException
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
+from airflow.providers.amazon.aws.operators import sagemaker as sagemaker_operators
+from airflow.providers.standard.operators.python import BranchPythonOperator, PythonOperator
+from airflow.sdk import DAG, Param
+
+DEFINITION_FORMAT = "mlpipes-dag/1"
+RUN_TOKEN_LENGTH = 20
+#: boto3's default credentials: the environment's execution role on MWAA.
+AWS_CONN_ID = None
+_S3_URI = re.compile(r"s3://([^/]+)/(.*)")
+_JSON_PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
+_SAGEMAKER_OPERATORS = {
+    "processing": sagemaker_operators.SageMakerProcessingOperator,
+    "training": sagemaker_operators.SageMakerTrainingOperator,
+    "tuning": sagemaker_operators.SageMakerTuningOperator,
+    "model": sagemaker_operators.SageMakerModelOperator,
+    "transform": sagemaker_operators.SageMakerTransformOperator,
+    "endpoint": sagemaker_operators.SageMakerEndpointOperator,
+}
+_WAITING_OPERATORS = {"processing", "training", "tuning", "transform", "endpoint"}
+
+
+def mlpipes_run_token(run_id: str) -> str:
+    """The run token that ends the run's SageMaker names and names its S3 folder."""
+    return hashlib.sha256(run_id.encode()).hexdigest()[:RUN_TOKEN_LENGTH]
+
+
+def read_json_path(document: Any, json_path: str) -> Any:
+    """The value at a dotted path (``metrics.accuracy.value``, ``scores[0]``)."""
+    value = document
+    for key, index in _JSON_PATH_TOKEN.findall(json_path):
+        if key and isinstance(value, Mapping) and key in value:
+            value = value[key]
+        elif index and isinstance(value, list) and int(index) < len(value):
+            value = value[int(index)]
+        else:
+            raise AirflowFailException(f"the document has no value at '{json_path}'")
+    return value
+
+
+def mlpipes_json_value(uri: str, json_path: str) -> Any:
+    """The value at ``json_path`` of the JSON document at the ``s3://`` URI ``uri``."""
+    match = _S3_URI.fullmatch(uri)
+    if match is None:
+        raise AirflowFailException(f"property file location '{uri}' is not an s3:// URI")
+    text = S3Hook(aws_conn_id=AWS_CONN_ID).read_key(match.group(2), match.group(1))
+    return read_json_path(json.loads(text), json_path)
+
+
+def _operand(operand: Mapping[str, Any], params: Mapping[str, Any]) -> Any:
+    if "param" in operand:
+        return params[operand["param"]]
+    if "json" in operand:
+        return mlpipes_json_value(operand["json"]["uri"], operand["json"]["path"])
+    if "template" in operand:
+        return operand["template"]
+    return operand["const"]
+
+
+def evaluate(condition: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
+    """Whether a compiled spec condition holds."""
+    if "not" in condition:
+        return not evaluate(condition["not"], params)
+    if "and" in condition:
+        return all(evaluate(c, params) for c in condition["and"])
+    if "or" in condition:
+        return any(evaluate(c, params) for c in condition["or"])
+    left = _operand(condition["left"], params)
+    right = _operand(condition["right"], params)
+    return bool(_COMPARISONS[condition["compare"]](left, right))
+
+
+# The Python tasks take ``params`` from the task's context (typed values, not rendered text).
+def _choose(
+    condition: Mapping[str, Any],
+    if_follow: list[str],
+    else_follow: list[str],
+    params: Mapping[str, Any],
+) -> list[str]:
+    return if_follow if evaluate(condition, params) else else_follow
+
+
+def _fail(message: list[Mapping[str, Any]], params: Mapping[str, Any]) -> None:
+    text = "".join(str(_operand(part, params)) for part in message)
+    raise AirflowFailException(text)
+
+
+def _register_model(config: Mapping[str, Any]) -> str:
+    response = SageMakerHook(aws_conn_id=AWS_CONN_ID).conn.create_model_package(**config)
+    return str(response["ModelPackageArn"])
+
+
+def _task(spec: Mapping[str, Any]) -> Any:
+    kind = spec["operator"]
+    common = {"task_id": spec["task_id"], "doc_md": spec["doc_md"]}
+    if kind in _SAGEMAKER_OPERATORS:
+        extra = {"check_interval": 30} if kind in _WAITING_OPERATORS else {}
+        return _SAGEMAKER_OPERATORS[kind](
+            config=spec["config"], aws_conn_id=AWS_CONN_ID, **extra, **common
+        )
+    if kind == "register_model":
+        return PythonOperator(
+            python_callable=_register_model, op_kwargs={"config": spec["config"]}, **common
+        )
+    if kind == "condition":
+        return BranchPythonOperator(
+            python_callable=_choose,
+            op_kwargs={
+                "condition": spec["condition"],
+                "if_follow": spec["if_follow"],
+                "else_follow": spec["else_follow"],
+            },
+            **common,
+        )
+    if kind == "fail":
+        return PythonOperator(
+            python_callable=_fail,
+            op_kwargs={"message": spec["message"]},
+            **common,
+        )
+    raise ValueError(f"task '{spec['task_id']}': unknown operator '{kind}'")
+
+
+def build_dag(definition: Mapping[str, Any]) -> DAG:
+    """The DAG of a compiled pipeline definition."""
+    if definition.get("format") != DEFINITION_FORMAT:
+        raise ValueError(f"expected a definition of format {DEFINITION_FORMAT}")
+    params = {
+        name: Param(p["default"], type=p["type"], description=p.get("description"))
+        for name, p in definition["params"].items()
+    }
+    with DAG(
+        dag_id=definition["dag_id"],
+        description=definition["description"],
+        doc_md=definition["doc_md"],
+        schedule=definition["schedule"],
+        start_date=datetime(2025, 1, 1, tzinfo=UTC),
+        catchup=False,
+        tags=definition["tags"],
+        params=params,
+        user_defined_macros={
+            "mlpipes_run_token": mlpipes_run_token,
+            "mlpipes_json_value": mlpipes_json_value,
+        },
+        render_template_as_native_obj=False,
+    ) as dag:
+        tasks = {spec["task_id"]: _task(spec) for spec in definition["tasks"]}
+        for spec in definition["tasks"]:
+            for upstream in spec["upstream"]:
+                tasks[upstream] >> tasks[spec["task_id"]]
+    return dag
+
+
+_definition_path = Path(__file__).with_suffix(".json")
+if _definition_path.exists():
+    dag = build_dag(json.loads(_definition_path.read_text(encoding="utf-8")))
