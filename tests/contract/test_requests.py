@@ -11,7 +11,13 @@ from mlpipes_constructs.compile import CompileError
 from mlpipes_constructs.compile.requests import OPERATIONS
 from mlpipes_constructs.reference import reference_pipeline
 from mlpipes_constructs.spec import Pipeline
-from tests.contract.compilers import COMPILERS, Compiler, sagemaker_requests, stepfunctions_requests
+from tests.contract.compilers import (
+    COMPILERS,
+    Compiler,
+    airflow_requests,
+    sagemaker_requests,
+    stepfunctions_requests,
+)
 from tests.contract.pipelines import every_step_kind
 from tests.sagemaker_api import check_request
 from tests.unit.spec.spec_strategies import pipelines
@@ -99,11 +105,10 @@ def _by_step(requests: list[tuple[str, str, dict[str, Any]]]) -> dict[tuple[str,
     [reference_pipeline(input_data_uri="s3://artifacts/data/"), every_step_kind()],
     ids=["reference", "every-kind"],
 )
-def test_both_compilers_emit_the_same_requests_once_expressions_are_normalized(
+def test_every_compiler_emits_the_same_requests_once_expressions_are_normalized(
     pipeline: Pipeline,
 ) -> None:
     sagemaker = _by_step(sagemaker_requests(pipeline))
-    stepfunctions = _by_step(stepfunctions_requests(pipeline))
     # SageMaker Pipelines names an endpoint step's configuration step "<step>-Config".
     sagemaker = {
         (step.removesuffix("-Config"), operation): body
@@ -111,8 +116,10 @@ def test_both_compilers_emit_the_same_requests_once_expressions_are_normalized(
     }
     stepfunctions = {
         key: body
-        for key, body in stepfunctions.items()
+        for key, body in _by_step(stepfunctions_requests(pipeline)).items()
         # Step Functions also updates an existing endpoint, which a definition step does itself.
         if key[1] != "UpdateEndpoint"
     }
+    airflow = _by_step(airflow_requests(pipeline))
     assert sagemaker == stepfunctions
+    assert sagemaker == airflow
