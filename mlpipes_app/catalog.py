@@ -150,6 +150,14 @@ STACK_CATALOG: tuple[StackEntry, ...] = (
         "Amazon MWAA Serverless workflow from a dag-factory definition",
         opt_in=True,
     ),
+    _workload(
+        "kubeflow",
+        "Kubeflow",
+        ("mlpipes_constructs.stacks.kubeflow_stack", "KubeflowStack"),
+        "Kubeflow Pipelines 2.17.0 on a private EKS Auto Mode cluster, metadata in RDS for "
+        "MySQL, artifacts in S3",
+        opt_in=True,
+    ),
 )
 
 

@@ -7,6 +7,8 @@ from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from mlpipes_constructs.iam import ManagedPolicyRole
+
 #: The service principal EKS Pod Identity assumes roles as.
 POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
 
@@ -19,7 +21,7 @@ def pod_identity_role(
     namespace: str,
     service_account: str,
     description: str,
-) -> iam.Role:
+) -> ManagedPolicyRole:
     """A role that only pods of ``namespace/service_account`` on ``cluster`` can assume.
 
     The trust policy admits EKS Pod Identity for this account and this cluster only
@@ -27,7 +29,7 @@ def pod_identity_role(
     account. The service account itself is created by whoever owns it (a manifest, a chart).
     """
     stack = Stack.of(scope)
-    role = iam.Role(
+    role = ManagedPolicyRole(
         scope,
         construct_id,
         description=description,

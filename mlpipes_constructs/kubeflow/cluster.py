@@ -14,8 +14,10 @@ from aws_cdk.lambda_layer_kubectl_v35 import KubectlV35Layer
 from constructs import Construct
 
 from mlpipes_constructs._internal.validation import Problems
+from mlpipes_constructs.iam import ManagedPolicyRole
 from mlpipes_constructs.compliance import acknowledge
 from mlpipes_constructs.foundation import FoundationResources
+from mlpipes_constructs.kubeflow._findings import acknowledge_cluster_findings
 from mlpipes_constructs.kubeflow._pod_identity import pod_identity_role
 from mlpipes_constructs.kubeflow._versions import (
     DEFAULT_KUBERNETES_VERSION,
@@ -305,6 +307,7 @@ class KubeflowCluster(Construct):
         if settings.node_group is not None:
             self._add_node_group(settings.node_group)
         self._add_storage_class()
+        acknowledge_cluster_findings(self.cluster)
         for index, role in enumerate(settings.admin_roles):
             self.grant_cluster_admin(f"Admin{index}", role)
 
@@ -346,12 +349,14 @@ class KubeflowCluster(Construct):
         )
         acknowledge(
             ebs_role,
-            ["AwsSolutions-IAM4", "AwsSolutions-IAM5"],
+            "AwsSolutions-IAM4",
             "the EBS CSI driver manages volumes and snapshots it names at run time; AWS "
             "maintains AmazonEBSCSIDriverPolicy for the driver's version",
         )
         self._grant_volume_encryption(ebs_role)
-        addon = eks.Addon(self, "EbsCsiDriver", cluster=self.cluster, addon_name="aws-ebs-csi-driver")
+        addon = eks.Addon(
+            self, "EbsCsiDriver", cluster=self.cluster, addon_name="aws-ebs-csi-driver"
+        )
         addon.node.add_dependency(self.pod_identity_agent)
 
     def _grant_volume_encryption(self, grantee: iam.IGrantable) -> None:
@@ -405,7 +410,7 @@ class KubeflowCluster(Construct):
 
     def add_pod_identity_role(
         self, construct_id: str, *, namespace: str, service_account: str, description: str
-    ) -> iam.Role:
+    ) -> ManagedPolicyRole:
         """A role that pods of ``namespace/service_account`` get through EKS Pod Identity."""
         return pod_identity_role(
             self,

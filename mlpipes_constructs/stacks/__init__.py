@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mlpipes_constructs.stacks.base import MlpipesStack
     from mlpipes_constructs.stacks.foundation_stack import FoundationStack
+    from mlpipes_constructs.stacks.kubeflow_stack import KubeflowStack
     from mlpipes_constructs.stacks.mlflow_stack import MlflowStack
     from mlpipes_constructs.stacks.mwaa_serverless_stack import MwaaServerlessStack
     from mlpipes_constructs.stacks.mwaa_stack import MwaaStack
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FoundationStack",
+    "KubeflowStack",
     "MlflowStack",
     "MlpipesStack",
     "MwaaServerlessStack",
@@ -35,6 +37,7 @@ __all__ = [
 
 _MODULES = {
     "FoundationStack": "foundation_stack",
+    "KubeflowStack": "kubeflow_stack",
     "MlflowStack": "mlflow_stack",
     "MlpipesStack": "base",
     "MwaaServerlessStack": "mwaa_serverless_stack",

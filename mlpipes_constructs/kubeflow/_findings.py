@@ -1,0 +1,114 @@
+"""The cdk-nag findings on what ``aws_eks_v2.Cluster`` creates itself, with the reasons."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_eks_v2 as eks
+from constructs import IConstruct
+
+from mlpipes_constructs.compliance import acknowledge
+
+_BOTH = ("HIPAA.Security", "NIST.800.53.R5")
+_MANAGED = "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{}]"
+
+
+def _child(root: IConstruct, path: str) -> IConstruct | None:
+    node: IConstruct | None = root
+    for name in path.split("/"):
+        if node is None:
+            return None
+        node = node.node.try_find_child(name)
+    return node
+
+
+def acknowledge_cluster_findings(cluster: eks.Cluster) -> None:
+    """Findings on the cluster role, Auto Mode node role and kubectl provider, which
+    ``aws_eks_v2`` builds as EKS requires them."""
+    acknowledge(
+        cluster.role,
+        [
+            _MANAGED.format(name)
+            for name in (
+                "AmazonEKSClusterPolicy",
+                "AmazonEKSComputePolicy",
+                "AmazonEKSBlockStoragePolicy",
+                "AmazonEKSLoadBalancingPolicy",
+                "AmazonEKSNetworkingPolicy",
+            )
+        ],
+        "EKS requires these AWS-maintained policies on the cluster role (Auto Mode compute, "
+        "block storage, load balancing and networking); AWS updates them with the service",
+    )
+    policy = _child(cluster, "Role/DefaultPolicy")
+    if policy is not None:
+        acknowledge(
+            policy,
+            [f"{pack}-IAMNoInlinePolicy" for pack in _BOTH],
+            "aws_eks_v2 creates the cluster role itself; its inline policy holds only the "
+            "volume encryption grant on the platform key that Auto Mode's EBS driver needs",
+        )
+    node_role = _child(cluster, "ResourcenodePoolRole")
+    if node_role is not None:
+        acknowledge(
+            node_role,
+            [
+                _MANAGED.format(name)
+                for name in ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly")
+            ],
+            "EKS Auto Mode nodes require the worker node and ECR read-only AWS-maintained "
+            "policies; the node role has nothing else",
+        )
+    provider = _child(cluster, "KubectlProvider")
+    if provider is None:
+        return
+    acknowledge(
+        provider,
+        [
+            _MANAGED.format("service-role/AWSLambdaBasicExecutionRole"),
+            _MANAGED.format("service-role/AWSLambdaVPCAccessExecutionRole"),
+            _MANAGED.format("AmazonEC2ContainerRegistryReadOnly"),
+            'AwsSolutions-IAM4[Policy::{"Fn::If":["ClusterKubectlProviderHandlerHasEcrPublic'
+            '78825EA1",{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":iam::aws:'
+            'policy/AmazonElasticContainerRegistryPublicReadOnly"]]},{"Ref":"AWS::NoValue"}]}]',
+        ],
+        "the kubectl provider's functions are built by aws_eks_v2 with the Lambda basic, VPC "
+        "access and ECR Public read AWS-maintained policies, the least a function in a VPC "
+        "that runs kubectl and helm needs",
+    )
+    acknowledge(
+        provider,
+        [
+            "AwsSolutions-IAM5[Action::s3:GetBucket*]",
+            "AwsSolutions-IAM5[Action::s3:GetObject*]",
+            "AwsSolutions-IAM5[Action::s3:List*]",
+            "AwsSolutions-IAM5[Resource::arn:aws:s3:::cdk-hnb659fds-assets-123456789012-"
+            "us-east-1/*]",
+            "AwsSolutions-IAM5[Resource::<ClusterKubectlProviderHandler27822AE4.Arn>:*]",
+        ],
+        "aws_eks_v2 grants the kubectl handler read access to the CDK asset bucket, where the "
+        "Helm chart asset is, and the provider framework invoke on its handler's versions",
+    )
+    acknowledge(
+        provider,
+        "AwsSolutions-L1",
+        "the kubectl handler's runtime is chosen by aws_eks_v2 to match the kubectl layer it "
+        "runs; it is not configurable",
+    )
+    acknowledge(
+        provider,
+        [f"{pack}-{rule}" for pack in _BOTH for rule in ("LambdaConcurrency", "LambdaDLQ")],
+        "the kubectl provider runs only during stack operations and reports every failure to "
+        "CloudFormation, which rolls back; reserved concurrency or a dead-letter queue would "
+        "add nothing",
+    )
+    acknowledge(
+        provider,
+        [f"{pack}-{rule}" for pack in _BOTH for rule in ("IAMNoInlinePolicy",)],
+        "aws_eks_v2 creates the kubectl provider's roles with inline policies scoped to this "
+        "cluster and the CDK asset bucket; the construct offers no managed-policy option",
+    )
+    acknowledge(
+        provider,
+        [f"{pack}-CloudWatchLogGroupEncrypted" for pack in _BOTH],
+        "the kubectl provider's log groups are created by aws_eks_v2 without a key option; "
+        "they hold kubectl and helm command output, not workload data",
+    )
