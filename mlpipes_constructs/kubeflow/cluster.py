@@ -14,9 +14,9 @@ from aws_cdk.lambda_layer_kubectl_v35 import KubectlV35Layer
 from constructs import Construct
 
 from mlpipes_constructs._internal.validation import Problems
-from mlpipes_constructs.iam import ManagedPolicyRole
 from mlpipes_constructs.compliance import acknowledge
 from mlpipes_constructs.foundation import FoundationResources
+from mlpipes_constructs.iam import ManagedPolicyRole
 from mlpipes_constructs.kubeflow._findings import acknowledge_cluster_findings
 from mlpipes_constructs.kubeflow._pod_identity import pod_identity_role
 from mlpipes_constructs.kubeflow._versions import (

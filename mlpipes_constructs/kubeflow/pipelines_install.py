@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
@@ -17,8 +17,8 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
-from mlpipes_constructs.iam import ManagedPolicyRole
 from mlpipes_constructs.compliance import acknowledge, acknowledge_wildcard
+from mlpipes_constructs.iam import ManagedPolicyRole
 from mlpipes_constructs.kubeflow import _manifests as manifests
 from mlpipes_constructs.kubeflow.cluster import KubeflowCluster
 
@@ -50,7 +50,7 @@ class MetadataDatabaseOptions:
     instance_type: str = "t4g.medium"
     allocated_storage: int = 20
     multi_az: bool = True
-    backup_retention: Duration = Duration.days(7)
+    backup_retention: Duration = field(default_factory=lambda: Duration.days(7))
     deletion_protection: bool = True
 
 
