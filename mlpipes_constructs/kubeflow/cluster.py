@@ -17,7 +17,10 @@ from mlpipes_constructs._internal.validation import Problems
 from mlpipes_constructs.compliance import acknowledge
 from mlpipes_constructs.foundation import FoundationResources
 from mlpipes_constructs.iam import ManagedPolicyRole
-from mlpipes_constructs.kubeflow._findings import acknowledge_cluster_findings
+from mlpipes_constructs.kubeflow._findings import (
+    acknowledge_cluster_findings,
+    ignore_redundant_dependencies,
+)
 from mlpipes_constructs.kubeflow._pod_identity import pod_identity_role
 from mlpipes_constructs.kubeflow._versions import (
     DEFAULT_KUBERNETES_VERSION,
@@ -308,6 +311,7 @@ class KubeflowCluster(Construct):
             self._add_node_group(settings.node_group)
         self._add_storage_class()
         acknowledge_cluster_findings(self.cluster)
+        ignore_redundant_dependencies(self.cluster)
         for index, role in enumerate(settings.admin_roles):
             self.grant_cluster_admin(f"Admin{index}", role)
 

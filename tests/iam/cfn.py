@@ -332,6 +332,7 @@ _NAMED: dict[str, tuple[str, str, str]] = {
     ),
     "AWS::Logs::LogGroup": ("LogGroupName", "{name}", _arn("logs", "log-group:{name}:*")),
     "AWS::Lambda::Function": ("FunctionName", "{name}", _arn("lambda", "function:{name}")),
+    "AWS::EKS::Cluster": ("Name", "{name}", _arn("eks", "cluster/{name}")),
     "AWS::Events::Rule": ("Name", "{name}", _arn("events", "rule/{name}")),
     "AWS::SageMaker::Pipeline": (
         "PipelineName",
@@ -441,6 +442,10 @@ def _attribute(
         "DefaultVersionNumber",
     }:
         return "1"
+    if resource_type == "AWS::EKS::Cluster" and attribute == "ClusterSecurityGroupId":
+        return _ec2_id("sg", stack, f"{logical_id}.ClusterSecurityGroup")
+    if resource_type == "AWS::RDS::DBInstance" and attribute == "Endpoint.Address":
+        return f"{ref}.{_digest(stack.name, logical_id)}.{REGION}.rds.amazonaws.com"
     if resource_type == "AWS::IAM::Role" and attribute == "RoleId":
         return f"AROA{_digest(stack.name, logical_id).upper()}"
     if resource_type == "AWS::S3::Bucket" and attribute in {"DomainName", "RegionalDomainName"}:

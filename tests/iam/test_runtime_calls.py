@@ -50,6 +50,15 @@ NOT_SIMULATED: dict[tuple[str, RoleSelector], str] = {
         "mlflow",
         RoleSelector("monitoring.rds.amazonaws.com"),
     ): "RDS enhanced monitoring uses only the AWS managed AmazonRDSEnhancedMonitoringRole",
+    (
+        "kubeflow",
+        RoleSelector("monitoring.rds.amazonaws.com"),
+    ): "RDS enhanced monitoring uses only the AWS managed AmazonRDSEnhancedMonitoringRole",
+    (
+        "kubeflow",
+        RoleSelector("ec2.amazonaws.com"),
+    ): "EKS Auto Mode's node role has only the AWS managed AmazonEKSWorkerNodePolicy and "
+    "AmazonEC2ContainerRegistryReadOnly",
 }
 
 

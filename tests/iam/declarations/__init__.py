@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.iam.calls import Declaration
 from tests.iam.declarations import (
     foundation,
+    kubeflow,
     mlflow,
     mwaa,
     mwaa_serverless,
@@ -15,6 +16,7 @@ from tests.iam.declarations import (
 #: Every declaration of every stack. A new stack adds ``*its_module.DECLARATIONS`` here.
 DECLARATIONS: tuple[Declaration, ...] = (
     *foundation.DECLARATIONS,
+    *kubeflow.DECLARATIONS,
     *mlflow.DECLARATIONS,
     *mwaa.DECLARATIONS,
     *mwaa_serverless.DECLARATIONS,
