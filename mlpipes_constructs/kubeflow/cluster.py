@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
@@ -295,9 +296,7 @@ class KubeflowCluster(Construct):
             output_config_command=False,
             kubectl_provider_options=eks.KubectlProviderOptions(
                 kubectl_layer=kubectl_layer or KubectlV35Layer(self, "KubectlLayer"),
-                private_subnets=settings.vpc.select_subnets(
-                    **_selection_kwargs(settings.subnets)
-                ).subnets,
+                private_subnets=_selected_subnets(settings.vpc, settings.subnets),
                 security_groups=[self.kubectl_security_group],
             ),
         )
@@ -316,6 +315,11 @@ class KubeflowCluster(Construct):
             self.grant_cluster_admin(f"Admin{index}", role)
 
     # -- read-only views -----------------------------------------------------------------
+
+    @property
+    def cluster_ref(self) -> eks.ICluster:
+        """The cluster as ``aws_eks_v2.ICluster`` (jsii's typing does not see the match)."""
+        return cast(eks.ICluster, self.cluster)
 
     @property
     def cluster_name(self) -> str:
@@ -338,12 +342,12 @@ class KubeflowCluster(Construct):
             subnets=self.vpc_subnets,
         )
         self.pod_identity_agent = eks.Addon(
-            self, "PodIdentityAgent", cluster=self.cluster, addon_name="eks-pod-identity-agent"
+            self, "PodIdentityAgent", cluster=self.cluster_ref, addon_name="eks-pod-identity-agent"
         )
         ebs_role = pod_identity_role(
             self,
             "EbsCsiRole",
-            cluster=self.cluster,
+            cluster=self.cluster_ref,
             namespace="kube-system",
             service_account="ebs-csi-controller-sa",
             description="EBS CSI driver of the Kubeflow cluster: creates and attaches volumes",
@@ -359,7 +363,7 @@ class KubeflowCluster(Construct):
         )
         self._grant_volume_encryption(ebs_role)
         addon = eks.Addon(
-            self, "EbsCsiDriver", cluster=self.cluster, addon_name="aws-ebs-csi-driver"
+            self, "EbsCsiDriver", cluster=self.cluster_ref, addon_name="aws-ebs-csi-driver"
         )
         addon.node.add_dependency(self.pod_identity_agent)
 
@@ -419,18 +423,23 @@ class KubeflowCluster(Construct):
         return pod_identity_role(
             self,
             construct_id,
-            cluster=self.cluster,
+            cluster=self.cluster_ref,
             namespace=namespace,
             service_account=service_account,
             description=description,
         )
 
 
-def _selection_kwargs(selection: ec2.SubnetSelection) -> dict[str, object]:
-    """``selection`` as keyword arguments of ``IVpc.select_subnets``."""
-    names = ("availability_zones", "one_per_az", "subnet_filters", "subnet_group_name")
-    names += ("subnets", "subnet_type")
-    return {name: getattr(selection, name) for name in names if getattr(selection, name)}
+def _selected_subnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection) -> list[ec2.ISubnet]:
+    """The subnets ``selection`` picks in ``vpc``."""
+    return vpc.select_subnets(
+        availability_zones=selection.availability_zones,
+        one_per_az=selection.one_per_az,
+        subnet_filters=selection.subnet_filters,
+        subnet_group_name=selection.subnet_group_name,
+        subnets=selection.subnets,
+        subnet_type=selection.subnet_type,
+    ).subnets
 
 
 def storage_class_manifest(*, provisioner: str, key_arn: str) -> dict[str, object]:

@@ -153,7 +153,7 @@ class KubeflowPipelines(Construct):
         self.chart = eks.HelmChart(
             self,
             "Chart",
-            cluster=cluster.cluster,
+            cluster=cluster.cluster_ref,
             chart_asset=self.chart_asset,
             release="kubeflow-pipelines",
             namespace=manifests.KFP_NAMESPACE,

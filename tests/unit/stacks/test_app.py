@@ -23,7 +23,11 @@ def test_synthesis_needs_no_context_lookups(bundled_app: SynthesizedApp) -> None
 def test_cdk_json_builds_every_catalog_stack_but_the_opt_in_ones() -> None:
     default = [entry.key for entry in STACK_CATALOG if not entry.opt_in]
     assert cdk_json_context()["mlpipes:stacks"] == default
-    assert {entry.key for entry in STACK_CATALOG if entry.opt_in} == {"mwaa", "mwaa-serverless"}
+    assert {entry.key for entry in STACK_CATALOG if entry.opt_in} == {
+        "mwaa",
+        "mwaa-serverless",
+        "kubeflow",
+    }
 
 
 def test_config_reads_context_including_strings_from_the_command_line() -> None:
@@ -53,8 +57,8 @@ def test_config_defaults_without_context() -> None:
 
 def test_unknown_stack_names_are_refused_with_the_known_ones() -> None:
     app = cdk.App()
-    with pytest.raises(ValueError, match=r"unknown stacks \['kubeflow'\]; expected some of"):
-        build_app(app, AppConfig(stacks=("foundation", "kubeflow")))
+    with pytest.raises(ValueError, match=r"unknown stacks \['airflow'\]; expected some of"):
+        build_app(app, AppConfig(stacks=("foundation", "airflow")))
 
 
 def test_environment_is_a_placeholder_without_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
