@@ -1,0 +1,1 @@
+"""Kubeflow Pipelines on Amazon EKS."""
