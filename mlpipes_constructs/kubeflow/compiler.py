@@ -42,6 +42,7 @@ The kfp SDK is imported only when a pipeline is compiled (it takes about a secon
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import json
@@ -183,7 +184,7 @@ class CompiledKfpPipeline:
             with tempfile.TemporaryDirectory() as directory:
                 path = Path(directory) / "pipeline.yaml"
                 kfp_compiler.Compiler().compile(self.component(), str(path))
-                self._ir_yaml = path.read_text(encoding="utf-8")
+                self._ir_yaml = _printable_header(path.read_text(encoding="utf-8"))
         return self._ir_yaml
 
     @property
@@ -452,14 +453,32 @@ def compile_kfp_pipeline(
         )
     compiled = CompiledKfpPipeline(
         name=name,
-        description=pipeline.description or f"Pipeline {pipeline.name}",
+        description=_one_line(pipeline.description or f"Pipeline {pipeline.name}"),
         tasks=tuple(tasks),
         pipeline=pipeline,
         image=image,
     )
-    # Arrange the steps now, so a graph KFP cannot express is refused here.
-    plan(pipeline)
+    # Build and compile the KFP pipeline now, so a graph KFP cannot express is refused here.
+    compiled.ir_yaml  # noqa: B018
     return compiled
+
+
+def _printable_header(ir_yaml: str) -> str:
+    """``ir_yaml`` with the characters YAML forbids escaped in its leading comment, where the
+    kfp SDK writes parameter defaults as they are."""
+    lines = ir_yaml.split("\n")
+    for index, line in enumerate(lines):
+        if not line.startswith("#"):
+            break
+        lines[index] = "".join(
+            c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in line
+        )
+    return "\n".join(lines)
+
+
+def _one_line(text: str) -> str:
+    # KFP writes the description into a comment at the top of the IR, unescaped.
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
 def _k8s_name(name: str) -> str:
@@ -478,6 +497,64 @@ def _unique_task_name(step: str, taken: Any) -> str:
     return f"{base}-{index}"
 
 
+def _add_task(
+    dsl: Any,
+    compiled: CompiledKfpPipeline,
+    compiled_task: CompiledTask,
+    inputs: Mapping[str, Any],
+    made: Mapping[str, Any],
+) -> Any:
+    step = compiled.pipeline.step(compiled_task.step)
+    component = dsl.component(run_step, base_image=compiled.image, install_kfp_package=False)
+    component.component_spec.name = compiled_task.task_name
+    task = component(
+        step=step.name,
+        kind=step.kind,
+        spec=json.dumps(compiled_task.spec, sort_keys=True),
+        parameters={name: inputs[name] for name in compiled_task.parameters},
+        run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+    )
+    task.set_display_name(step.display_name or step.name)
+    task.set_caching_options(False)
+    upstream = [made[name] for name in compiled_task.upstream]
+    if upstream:
+        task.after(*upstream)
+    return task
+
+
+def _branch_groups(
+    items: tuple[Item, ...], path: tuple[tuple[str, str], ...]
+) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Each step's condition groups, outermost first, in the plan's order of steps."""
+    groups: dict[str, tuple[tuple[str, str], ...]] = {}
+    for item in items:
+        if isinstance(item, Parallel):
+            for branch in item.branches:
+                groups.update(_branch_groups(branch, path))
+        elif isinstance(item, Branch):
+            groups[item.step.name] = path
+            groups.update(_branch_groups(item.if_plan, (*path, (item.step.name, "true"))))
+            groups.update(_branch_groups(item.else_plan, (*path, (item.step.name, "false"))))
+        else:
+            groups[item.name] = path
+    return groups
+
+
+def _task_order(pipeline: Pipeline, preferred: list[str]) -> list[str]:
+    """The steps in an order that creates each task after its upstream tasks, keeping the
+    plan's order (so the steps of one branch stay together) wherever it allows."""
+    dependencies = step_dependencies(pipeline)
+    done: set[str] = set()
+    order: list[str] = []
+    pending = list(preferred)
+    while pending:
+        name = next(n for n in pending if done.issuperset(dependencies[n]))
+        order.append(name)
+        done.add(name)
+        pending.remove(name)
+    return order
+
+
 def _build_component(compiled: CompiledKfpPipeline) -> Any:
     """The ``kfp.dsl`` pipeline of ``compiled``: one task per step, branches as dsl.If/Else."""
     from kfp import dsl
@@ -486,48 +563,30 @@ def _build_component(compiled: CompiledKfpPipeline) -> Any:
     names = [parameter.name for parameter in pipeline.parameters]
     by_step = {task.step: task for task in compiled.tasks}
 
+    groups = _branch_groups(plan(pipeline), ())
+    order = _task_order(pipeline, list(groups))
+
     def body(*args: Any) -> None:
         inputs = dict(zip(names, args, strict=True))
         made: dict[str, Any] = {}
-
-        def add(step: Step) -> Any:
-            compiled_task = by_step[step.name]
-            component = dsl.component(
-                run_step, base_image=compiled.image, install_kfp_package=False
-            )
-            component.component_spec.name = compiled_task.task_name
-            task = component(
-                step=step.name,
-                kind=step.kind,
-                spec=json.dumps(compiled_task.spec, sort_keys=True),
-                parameters={name: inputs[name] for name in compiled_task.parameters},
-                run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
-            )
-            task.set_display_name(step.display_name or step.name)
-            task.set_caching_options(False)
-            upstream = [made[name] for name in compiled_task.upstream]
-            if upstream:
-                task.after(*upstream)
-            made[step.name] = task
-            return task
-
-        def emit(items: tuple[Item, ...]) -> None:
-            for item in items:
-                if isinstance(item, Parallel):
-                    for branch in item.branches:
-                        emit(branch)
-                elif isinstance(item, Branch):
-                    choice = add(item.step).output
-                    # Two conditions rather than dsl.If/dsl.Else: the output is exactly "true"
-                    # or "false", and kfp.local runs both branches of an If/Else pair.
-                    for value, branch_plan in (("true", item.if_plan), ("false", item.else_plan)):
-                        if branch_plan:
-                            with dsl.If(choice == value, name=f"{item.step.name} is {value}"):
-                                emit(branch_plan)
-                else:
-                    add(item)
-
-        emit(plan(pipeline))
+        # The condition groups open now: (condition step, branch value) and their contexts.
+        opened: list[tuple[tuple[str, str], contextlib.ExitStack]] = []
+        for name in order:
+            path = groups[name]
+            keep = 0
+            while keep < min(len(opened), len(path)) and opened[keep][0] == path[keep]:
+                keep += 1
+            while len(opened) > keep:
+                opened.pop()[1].close()
+            for condition, value in path[keep:]:
+                level = contextlib.ExitStack()
+                level.enter_context(
+                    dsl.If(made[condition].output == value, name=f"{condition} is {value}")
+                )
+                opened.append(((condition, value), level))
+            made[name] = _add_task(dsl, compiled, by_step[name], inputs, made)
+        while opened:
+            opened.pop()[1].close()
 
     body.__name__ = "pipeline"
     body.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
@@ -543,7 +602,7 @@ def _build_component(compiled: CompiledKfpPipeline) -> Any:
     )
     try:
         return dsl.pipeline(name=compiled.name, description=compiled.description)(body)
-    except (ValueError, TypeError, RuntimeError) as error:
+    except Exception as error:  # the kfp SDK refuses a graph with its own exception types
         raise CompileError(
             f"KFP cannot express this pipeline: {error}", orchestrator=ORCHESTRATOR
         ) from error
