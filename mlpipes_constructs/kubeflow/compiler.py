@@ -184,7 +184,7 @@ class CompiledKfpPipeline:
             with tempfile.TemporaryDirectory() as directory:
                 path = Path(directory) / "pipeline.yaml"
                 kfp_compiler.Compiler().compile(self.component(), str(path))
-                self._ir_yaml = _printable_header(path.read_text(encoding="utf-8"))
+                self._ir_yaml = _printable_header(path.read_text(encoding="utf-8"), self)
         return self._ir_yaml
 
     @property
@@ -463,17 +463,27 @@ def compile_kfp_pipeline(
     return compiled
 
 
-def _printable_header(ir_yaml: str) -> str:
-    """``ir_yaml`` with the characters YAML forbids escaped in its leading comment, where the
-    kfp SDK writes parameter defaults as they are."""
-    lines = ir_yaml.split("\n")
-    for index, line in enumerate(lines):
-        if not line.startswith("#"):
-            break
-        lines[index] = "".join(
-            c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in line
+def _printable_header(ir_yaml: str, compiled: CompiledKfpPipeline) -> str:
+    """``ir_yaml`` with its leading comment written again in ASCII.
+
+    The kfp SDK writes the description and the parameters' defaults into that comment as they
+    are, so a default with a line break or a control character makes the file invalid YAML.
+    The body starts at its first top-level key, ``components:`` (the only line at column 0
+    that can read so: the body's strings are quoted or indented).
+    """
+    body = ir_yaml[ir_yaml.rindex("\ncomponents:\n") + 1 :]
+    lines = [
+        "# PIPELINE DEFINITION",
+        f"# Name: {compiled.name}",
+        f"# Description: {json.dumps(compiled.description)[1:-1]}",
+    ]
+    if compiled.pipeline.parameters:
+        lines.append("# Inputs:")
+        lines.extend(
+            f"#    {p.name}: {PARAMETER_TYPES[p.type].__name__} [Default: {json.dumps(p.default)}]"
+            for p in sorted(compiled.pipeline.parameters, key=lambda p: p.name)
         )
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n" + body
 
 
 def _one_line(text: str) -> str:
