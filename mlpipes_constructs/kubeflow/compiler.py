@@ -89,7 +89,6 @@ from mlpipes_constructs.spec import (
     Pipeline,
     ProcessingStep,
     RegisterModelStep,
-    Step,
     TrainingStep,
     TransformStep,
     TuningStep,

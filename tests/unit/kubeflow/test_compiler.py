@@ -238,6 +238,8 @@ def test_two_compiles_give_the_same_bytes(reference: CompiledKfpPipeline) -> Non
     assert again.sha256 == reference.sha256
 
 
+# No shrinking: shrinking compiled pipelines takes minutes on two cores, and the failing
+# example is reported as generated.
 @settings(
     max_examples=15,
     deadline=None,
