@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import aws_cdk as cdk
+import kubernetes_validate
 import pytest
 import yaml
 from aws_cdk import aws_eks_v2 as eks
@@ -21,6 +22,8 @@ from mlpipes_constructs.kubeflow.pipeline import KubeflowPipeline
 from mlpipes_constructs.reference import reference_pipeline
 from tests.conftest import TEST_ENV
 
+#: The Kubernetes version of the test cluster (its schemas ship with kubernetes-validate).
+KUBERNETES_VERSION = "1.35.0"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/kfp-steps:1"
 
 
@@ -29,7 +32,7 @@ def _stack() -> tuple[cdk.Stack, eks.Cluster, iam.IRole, s3.IBucket]:
     cluster = eks.Cluster(
         stack,
         "Cluster",
-        version=eks.KubernetesVersion.of("1.35"),
+        version=eks.KubernetesVersion.of(KUBERNETES_VERSION.rsplit(".", 1)[0]),
         kubectl_provider_options=eks.KubectlProviderOptions(
             kubectl_layer=KubectlV35Layer(stack, "Kubectl")
         ),
@@ -198,3 +201,11 @@ def test_metrics_say_kfp_has_none() -> None:
     _, construct = _pipeline()
     with pytest.raises(NotImplementedError, match="no CloudWatch metrics"):
         construct.metric_failed()
+
+
+def test_every_registration_manifest_validates_for_the_clusters_kubernetes_version(
+    synthesized: tuple[KubeflowPipeline, dict[str, Any]],
+) -> None:
+    for manifest in _manifest(synthesized[1]):
+        # strict: unknown fields are errors too.
+        assert kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
