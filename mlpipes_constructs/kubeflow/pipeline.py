@@ -502,6 +502,20 @@ class KubeflowPipeline(MlPipelineBase):
                         arn,
                         "the endpoint is named with a pipeline parameter, known only at run time",
                     )
+        if any(
+            "KmsKeyId" in (t.spec.get("request") or {}).get("EndpointConfig", {})
+            for t in self.compiled.tasks
+        ):
+            # CreateEndpoint and UpdateEndpoint create grants on the configuration's key for
+            # the endpoint's storage volumes, with the caller's permissions.
+            policy.add_statements(
+                iam.PolicyStatement(
+                    sid="EncryptEndpointStorage",
+                    actions=["kms:CreateGrant"],
+                    resources=[self.encryption_key.key_arn],
+                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                )
+            )
         reports = bucket.arn_for_objects(f"{folder}*")
         policy.add_statements(
             iam.PolicyStatement(sid="ReadReports", actions=["s3:GetObject"], resources=[reports]),
