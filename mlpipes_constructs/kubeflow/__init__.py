@@ -1,4 +1,5 @@
-"""Kubeflow Pipelines on Amazon EKS: a private cluster and a pinned KFP install on AWS storage.
+"""Kubeflow Pipelines on Amazon EKS: a private cluster, a pinned KFP install on AWS storage,
+and pipeline specs compiled to KFP pipelines (``compiler.compile_kfp_pipeline``).
 
 Names are imported on first use, so ``import mlpipes_constructs.kubeflow`` stays light.
 """
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mlpipes_constructs.kubeflow.cluster import KubeflowCluster, ManagedNodeGroupOptions
+    from mlpipes_constructs.kubeflow.pipeline import KubeflowPipeline
     from mlpipes_constructs.kubeflow.pipelines_install import (
         KubeflowPipelines,
         MetadataDatabaseOptions,
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KubeflowCluster",
+    "KubeflowPipeline",
     "KubeflowPipelines",
     "ManagedNodeGroupOptions",
     "MetadataDatabaseOptions",
@@ -25,6 +28,7 @@ __all__ = [
 _MODULES = {
     "KubeflowCluster": "cluster",
     "ManagedNodeGroupOptions": "cluster",
+    "KubeflowPipeline": "pipeline",
     "KubeflowPipelines": "pipelines_install",
     "MetadataDatabaseOptions": "pipelines_install",
 }

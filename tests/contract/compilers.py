@@ -15,6 +15,7 @@ from aws_cdk import aws_stepfunctions as sfn
 
 from mlpipes_constructs.airflow import compiler as airflow_compiler
 from mlpipes_constructs.compile import JobPlacement, StepDispatch
+from mlpipes_constructs.kubeflow import compiler as kubeflow_compiler
 from mlpipes_constructs.sagemaker import compiler as sagemaker_compiler
 from mlpipes_constructs.spec import Pipeline, local_code_paths
 from mlpipes_constructs.stepfunctions import _builder as stepfunctions_builder
@@ -132,8 +133,27 @@ def airflow_requests(pipeline: Pipeline) -> list[EmittedRequest]:
     return list(compiled.requests())
 
 
+# --- Kubeflow Pipelines --------------------------------------------------------------------------
+
+
+def kubeflow_requests(pipeline: Pipeline) -> list[EmittedRequest]:
+    """The SageMaker request of each task, read back from the compiled IR YAML."""
+    compiled = kubeflow_compiler.compile_kfp_pipeline(
+        pipeline,
+        role_arn=ROLE_ARN,
+        artifact_bucket_name="artifacts",
+        artifact_prefix="pipelines/p/",
+        code_locations={code: CODE_URI for code in local_code_paths(pipeline)},
+        image="123456789012.dkr.ecr.us-east-1.amazonaws.com/kfp-steps:1",
+        kms_key_id=KEY_ARN,
+        placement=PLACEMENT,
+    )
+    return list(compiled.requests())
+
+
 COMPILERS: tuple[Compiler, ...] = (
     Compiler("SageMaker Pipelines", sagemaker_compiler.STEP_DISPATCH, sagemaker_requests),
     Compiler("Step Functions", stepfunctions_builder.STEP_DISPATCH, stepfunctions_requests),
     Compiler("Airflow", airflow_compiler.STEP_DISPATCH, airflow_requests),
+    Compiler("Kubeflow Pipelines", kubeflow_compiler.STEP_DISPATCH, kubeflow_requests),
 )

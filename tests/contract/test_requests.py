@@ -15,6 +15,7 @@ from tests.contract.compilers import (
     COMPILERS,
     Compiler,
     airflow_requests,
+    kubeflow_requests,
     sagemaker_requests,
     stepfunctions_requests,
 )
@@ -77,7 +78,8 @@ def _normalized(value: Any) -> Any:
                 normalized[key] = _normalized(item)
         return normalized
     if isinstance(value, str) and "{{" in value:
-        # An Airflow template, rendered when the task runs.
+        # An Airflow template, rendered when the task runs, or a KFP step component's marker,
+        # filled in when the task runs.
         return RUNTIME
     if isinstance(value, list):
         items = [_normalized(item) for item in value]
@@ -121,5 +123,7 @@ def test_every_compiler_emits_the_same_requests_once_expressions_are_normalized(
         if key[1] != "UpdateEndpoint"
     }
     airflow = _by_step(airflow_requests(pipeline))
+    kubeflow = _by_step(kubeflow_requests(pipeline))
     assert sagemaker == stepfunctions
     assert sagemaker == airflow
+    assert sagemaker == kubeflow
