@@ -34,7 +34,8 @@ class StackEntry:
     Attributes:
         module: the module that defines the stack, imported only when the entry is built.
         opt_in: left out of the default ``mlpipes:stacks`` list of ``cdk.json`` because it has
-            an idle cost (an always-on environment); built when named. Default: False.
+            an idle cost (an always-on environment) or claims a resource an account has one
+            of per Region (the A2I private workforce); built when named. Default: False.
     """
 
     key: str
@@ -148,6 +149,14 @@ STACK_CATALOG: tuple[StackEntry, ...] = (
         "MwaaServerless",
         ("mlpipes_constructs.stacks.mwaa_serverless_stack", "MwaaServerlessStack"),
         "Amazon MWAA Serverless workflow from a dag-factory definition",
+        opt_in=True,
+    ),
+    _workload(
+        "a2i",
+        "A2i",
+        ("mlpipes_constructs.stacks.a2i_stack", "A2iStack"),
+        "Amazon A2I model review: task UI, private work team and Cognito workforce, flow "
+        "definition",
         opt_in=True,
     ),
 )

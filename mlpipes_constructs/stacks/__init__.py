@@ -15,6 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from mlpipes_constructs.stacks.a2i_stack import A2iStack
     from mlpipes_constructs.stacks.base import MlpipesStack
     from mlpipes_constructs.stacks.foundation_stack import FoundationStack
     from mlpipes_constructs.stacks.mlflow_stack import MlflowStack
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from mlpipes_constructs.stacks.stepfunctions_stack import StepFunctionsStack
 
 __all__ = [
+    "A2iStack",
     "FoundationStack",
     "MlflowStack",
     "MlpipesStack",
@@ -34,6 +36,7 @@ __all__ = [
 ]
 
 _MODULES = {
+    "A2iStack": "a2i_stack",
     "FoundationStack": "foundation_stack",
     "MlflowStack": "mlflow_stack",
     "MlpipesStack": "base",

@@ -23,7 +23,11 @@ def test_synthesis_needs_no_context_lookups(bundled_app: SynthesizedApp) -> None
 def test_cdk_json_builds_every_catalog_stack_but_the_opt_in_ones() -> None:
     default = [entry.key for entry in STACK_CATALOG if not entry.opt_in]
     assert cdk_json_context()["mlpipes:stacks"] == default
-    assert {entry.key for entry in STACK_CATALOG if entry.opt_in} == {"mwaa", "mwaa-serverless"}
+    assert {entry.key for entry in STACK_CATALOG if entry.opt_in} == {
+        "mwaa",
+        "mwaa-serverless",
+        "a2i",
+    }
 
 
 def test_config_reads_context_including_strings_from_the_command_line() -> None:
