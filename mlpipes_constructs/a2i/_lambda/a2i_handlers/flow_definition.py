@@ -33,6 +33,7 @@ from .cfn import Result, call, error_code, run
 #: CloudFormation passes every custom resource property as a string: these are integers.
 INTEGER_FIELDS = ("TaskCount", "TaskTimeLimitInSeconds", "TaskAvailabilityLifetimeInSeconds")
 NAME_PATTERN = re.compile(r"^[a-z0-9](-*[a-z0-9]){0,62}$")
+MAX_NAME_LENGTH = 63
 HASH_LENGTH = 10
 POLL_SECONDS = 5.0
 DEFAULT_WAIT_SECONDS = 600
@@ -71,8 +72,11 @@ def flow_definition_name(prefix: str, request: dict[str, Any]) -> str:
     body = {key: value for key, value in request.items() if key != "FlowDefinitionName"}
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
     name = f"{prefix}-{digest[:HASH_LENGTH]}"
-    if not NAME_PATTERN.match(name):
-        raise ValueError(f"flow definition name '{name}' does not match {NAME_PATTERN.pattern}")
+    if len(name) > MAX_NAME_LENGTH or not NAME_PATTERN.match(name):
+        raise ValueError(
+            f"flow definition name '{name}' does not match {NAME_PATTERN.pattern} "
+            f"(at most {MAX_NAME_LENGTH} characters)"
+        )
     return name
 
 
@@ -114,7 +118,7 @@ def wait_until_active(
 
 def delete(sagemaker: Any, name: str, clock: Clock) -> None:
     """Delete the flow definition; one that does not exist (or never did) is a success."""
-    if not NAME_PATTERN.match(name):
+    if len(name) > MAX_NAME_LENGTH or not NAME_PATTERN.match(name):
         return  # the physical id of a Create that failed before it named one
     try:
         call(sagemaker.delete_flow_definition, clock.sleep, FlowDefinitionName=name)
