@@ -14,9 +14,8 @@ import botocore.session
 import pytest
 from botocore.stub import Stubber
 
-from mlpipes_constructs.a2i._lambda.a2i_handlers import cfn
+from mlpipes_constructs.a2i._lambda.a2i_handlers import cfn, flow_definition
 from mlpipes_constructs.a2i._lambda.a2i_handlers import client_callback as handler
-from mlpipes_constructs.a2i._lambda.a2i_handlers import flow_definition
 
 POOL = "us-east-1_AbCdEf123"
 CLIENT = "1example23456789"

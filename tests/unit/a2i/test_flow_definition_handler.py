@@ -15,6 +15,7 @@ from mlpipes_constructs.a2i._lambda.a2i_handlers import cfn
 from mlpipes_constructs.a2i._lambda.a2i_handlers import flow_definition as handler
 
 ACCOUNT_ARN = "arn:aws:sagemaker:us-east-1:123456789012"
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-0000-1111-2222-333344445555"
 PROPERTIES: dict[str, Any] = {
     "NamePrefix": "mlpipes-model-review",
     "WaitTimeoutSeconds": "60",
@@ -32,7 +33,7 @@ PROPERTIES: dict[str, Any] = {
         },
         "OutputConfig": {
             "S3OutputPath": "s3://artifacts/a2i/",
-            "KmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-0000-1111-2222-333344445555",
+            "KmsKeyId": KEY_ARN,
         },
         "RoleArn": "arn:aws:iam::123456789012:role/a2i-role",
     },
