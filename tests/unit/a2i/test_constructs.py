@@ -373,7 +373,7 @@ def test_the_a2i_role_writes_under_the_output_prefix_and_reads_review_inputs(
     assert all("*" not in json.dumps(s["Action"]) for s in statements)
     trust = Template.from_stack(stack).find_resources(
         "AWS::IAM::Role",
-        {"Properties": {"Description": Match.string_like_regexp("Amazon A2I")}},
+        {"Properties": {"Description": Match.string_like_regexp("writes human review output")}},
     )
     (role,) = trust.values()
     assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
