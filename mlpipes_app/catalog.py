@@ -34,7 +34,8 @@ class StackEntry:
     Attributes:
         module: the module that defines the stack, imported only when the entry is built.
         opt_in: left out of the default ``mlpipes:stacks`` list of ``cdk.json`` because it has
-            an idle cost (an always-on environment); built when named. Default: False.
+            an idle cost (an always-on environment) or claims a resource an account has one
+            of per Region (the A2I private workforce); built when named. Default: False.
     """
 
     key: str
@@ -156,6 +157,14 @@ STACK_CATALOG: tuple[StackEntry, ...] = (
         ("mlpipes_constructs.stacks.kubeflow_stack", "KubeflowStack"),
         "Kubeflow Pipelines 2.17.0 on a private EKS Auto Mode cluster, metadata in RDS for "
         "MySQL, artifacts in S3",
+        opt_in=True,
+    ),
+    _workload(
+        "a2i",
+        "A2i",
+        ("mlpipes_constructs.stacks.a2i_stack", "A2iStack"),
+        "Amazon A2I model review: task UI, private work team and Cognito workforce, flow "
+        "definition",
         opt_in=True,
     ),
 )

@@ -15,6 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from mlpipes_constructs.stacks.a2i_stack import A2iStack
     from mlpipes_constructs.stacks.base import MlpipesStack
     from mlpipes_constructs.stacks.foundation_stack import FoundationStack
     from mlpipes_constructs.stacks.kubeflow_stack import KubeflowStack
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from mlpipes_constructs.stacks.stepfunctions_stack import StepFunctionsStack
 
 __all__ = [
+    "A2iStack",
     "FoundationStack",
     "KubeflowStack",
     "MlflowStack",
@@ -36,6 +38,7 @@ __all__ = [
 ]
 
 _MODULES = {
+    "A2iStack": "a2i_stack",
     "FoundationStack": "foundation_stack",
     "KubeflowStack": "kubeflow_stack",
     "MlflowStack": "mlflow_stack",

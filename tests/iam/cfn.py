@@ -364,6 +364,22 @@ _NAMED: dict[str, tuple[str, str, str]] = {
         _arn("airflow-serverless", "workflow/{name}"),
         _arn("airflow-serverless", "workflow/{name}"),
     ),
+    "AWS::SageMaker::HumanTaskUi": (
+        "HumanTaskUiName",
+        _arn("sagemaker", "human-task-ui/{lower}"),
+        _arn("sagemaker", "human-task-ui/{lower}"),
+    ),
+    "AWS::SageMaker::Workteam": (
+        "WorkteamName",
+        _arn("sagemaker", "workteam/private-crowd/{name}"),
+        _arn("sagemaker", "workteam/private-crowd/{name}"),
+    ),
+    "AWS::SageMaker::Workforce": (
+        "WorkforceName",
+        "{name}",
+        _arn("sagemaker", "workforce/{name}"),
+    ),
+    "AWS::Cognito::UserPoolGroup": ("GroupName", "{name}", "{name}"),
     "AWS::CloudWatch::Alarm": ("AlarmName", "{name}", _arn("cloudwatch", "alarm:{name}")),
     "AWS::AutoScaling::AutoScalingGroup": ("AutoScalingGroupName", "{name}", "{name}"),
     "AWS::ElasticLoadBalancingV2::LoadBalancer": (
@@ -401,6 +417,8 @@ def _physical_ref(
         return _ec2_id(_EC2_ID_PREFIXES[resource_type], stack, logical_id)
     if resource_type in _NAMED:
         return _NAMED[resource_type][1].format(**_named(app, stack, logical_id, resource))
+    if resource_type == "AWS::Cognito::UserPool":
+        return f"{REGION}_{_digest(stack.name, logical_id, length=9)}"
     if resource_type == "AWS::KMS::Key":
         return _key_id(stack, logical_id)
     if resource_type == "AWS::KMS::Alias":
@@ -464,6 +482,22 @@ def _attribute(
     if resource_type == "Custom::MlpipesS3Deployment" and attribute == "VersionId":
         # The S3 version id the deployment's CopyObject or PutObject answers with.
         return f"v{_digest(stack.name, logical_id)}"
+    if resource_type == "Custom::MlpipesFlowDefinition" and attribute in {
+        "FlowDefinitionName",
+        "FlowDefinitionArn",
+    }:
+        # The handler names the flow definition <NamePrefix>-<10 hex digits of its request>.
+        prefix = app._resolve(stack, resource["Properties"]["NamePrefix"])
+        name = f"{prefix}-{_digest(stack.name, logical_id, length=10)}"
+        return (
+            name
+            if attribute == "FlowDefinitionName"
+            else _arn("sagemaker", f"flow-definition/{name}")
+        )
+    if resource_type == "AWS::SageMaker::Workforce" and attribute == "SubDomain":
+        return f"{_digest(stack.name, logical_id, length=10)}.labeling.{REGION}.sagemaker.aws"
+    if resource_type == "AWS::Cognito::UserPool" and attribute == "Arn":
+        return _arn("cognito-idp", f"userpool/{ref}")
     if resource_type in _NAMED and attribute.endswith("Arn"):
         return _NAMED[resource_type][2].format(**_named(app, stack, logical_id, resource))
     if resource_type in _NAMED and attribute.endswith("Name"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.iam.calls import Declaration
 from tests.iam.declarations import (
+    a2i,
     foundation,
     kubeflow,
     mlflow,
@@ -15,6 +16,7 @@ from tests.iam.declarations import (
 
 #: Every declaration of every stack. A new stack adds ``*its_module.DECLARATIONS`` here.
 DECLARATIONS: tuple[Declaration, ...] = (
+    *a2i.DECLARATIONS,
     *foundation.DECLARATIONS,
     *kubeflow.DECLARATIONS,
     *mlflow.DECLARATIONS,

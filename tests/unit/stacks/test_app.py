@@ -27,6 +27,7 @@ def test_cdk_json_builds_every_catalog_stack_but_the_opt_in_ones() -> None:
         "mwaa",
         "mwaa-serverless",
         "kubeflow",
+        "a2i",
     }
 
 
