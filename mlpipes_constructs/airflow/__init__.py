@@ -1,4 +1,5 @@
-"""Apache Airflow on Amazon MWAA: environments, and MWAA Serverless workflows."""
+"""Apache Airflow on Amazon MWAA: environments, pipeline DAGs compiled from the spec, and MWAA
+Serverless workflows."""
 
 from mlpipes_constructs.airflow._options import (
     EndpointManagement,
@@ -11,6 +12,7 @@ from mlpipes_constructs.airflow._rules import AIRFLOW_VERSIONS, ENVIRONMENT_CLAS
 from mlpipes_constructs.airflow._serverless_rules import ALLOWED_OPERATORS
 from mlpipes_constructs.airflow.dag_folders import HEALTH_CHECK_DAGS
 from mlpipes_constructs.airflow.environment import MwaaEnvironment
+from mlpipes_constructs.airflow.pipeline import MwaaPipeline
 from mlpipes_constructs.airflow.serverless_workflow import MwaaServerlessWorkflow
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "EndpointManagement",
     "MwaaEnvironment",
     "MwaaLogging",
+    "MwaaPipeline",
     "MwaaServerlessWorkflow",
     "MwaaSourceFiles",
     "WebserverAccessMode",

@@ -14,6 +14,9 @@ from mlpipes_constructs.airflow._rules import check_log_level
 
 #: Where each deployed file goes in the source bucket.
 DAGS_PREFIX = "dags/"
+#: The folder of ``dags/`` that pipeline constructs deploy their DAGs into; a ``dags_folder``
+#: deployment leaves it alone.
+PIPELINE_DAGS_PREFIX = f"{DAGS_PREFIX}mlpipes/"
 REQUIREMENTS_KEY = "requirements.txt"
 PLUGINS_KEY = "plugins.zip"
 STARTUP_SCRIPT_KEY = "startup.sh"
@@ -98,7 +101,9 @@ class MwaaSourceFiles:
 
     Attributes:
         dags_folder: a folder of DAG files, deployed to ``dags/`` (files no longer in it are
-            removed there). Default: no DAGs are deployed; ``dags/`` stays as it is.
+            removed there, except in ``dags/mlpipes/``, which pipeline constructs deploy
+            into; so the folder may not have an ``mlpipes`` subfolder). Default: no DAGs are
+            deployed; ``dags/`` stays as it is.
         requirements_file: a ``requirements.txt`` for the Airflow environment, deployed to
             ``requirements.txt``. Default: none (only MWAA's own packages).
         plugins_file: a ``plugins.zip``, deployed to ``plugins.zip``. Default: none.
@@ -114,6 +119,13 @@ class MwaaSourceFiles:
     def check(self, problems: Problems) -> None:
         if self.dags_folder is not None and not Path(self.dags_folder).is_dir():
             problems.add(f"source.dags_folder '{self.dags_folder}' is not a folder")
+        elif self.dags_folder is not None:
+            reserved = PIPELINE_DAGS_PREFIX.removeprefix(DAGS_PREFIX).rstrip("/")
+            problems.require(
+                not (Path(self.dags_folder) / reserved).exists(),
+                f"source.dags_folder '{self.dags_folder}' has a '{reserved}' subfolder: "
+                f"'{PIPELINE_DAGS_PREFIX}' is where pipeline constructs deploy their DAGs",
+            )
         for field, value in (
             ("source.requirements_file", self.requirements_file),
             ("source.plugins_file", self.plugins_file),

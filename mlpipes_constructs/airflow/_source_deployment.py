@@ -27,6 +27,7 @@ the object keys it writes and runs without the AWS CLI layer or Docker bundling.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
@@ -170,29 +171,27 @@ class SourceDeployment(Construct):
             "and rolls back the stack operation; a dead-letter queue would hold no new event",
         )
 
-    def add_file(self, construct_id: str, local_path: Path, key: str) -> CustomResource:
-        """Deploy one local file to ``key``; the resource's ``VersionId`` is its version."""
+    def add_file(
+        self, construct_id: str, local_path: Path, key: str, *, remove_on_delete: bool = False
+    ) -> CustomResource:
+        """Deploy one local file to ``key``; the resource's ``VersionId`` is its version.
+        With ``remove_on_delete``, deleting the resource removes the object."""
         asset = s3_assets.Asset(self, f"{construct_id}Asset", path=str(local_path))
         self._grant_asset_read(asset)
-        self.role.managed_policy.add_statements(
-            iam.PolicyStatement(
-                actions=["s3:PutObject"], resources=[self._bucket.arn_for_objects(key)]
-            )
-        )
+        self._grant_write(key, remove_on_delete)
         return self._resource(
             construct_id,
-            {"Kind": "File", "DestinationKey": key},
+            {"Kind": "File", "DestinationKey": key, **_removal(remove_on_delete)},
             asset,
         )
 
-    def add_content(self, construct_id: str, body: str, key: str) -> CustomResource:
+    def add_content(
+        self, construct_id: str, body: str, key: str, *, remove_on_delete: bool = False
+    ) -> CustomResource:
         """Write ``body`` (which may hold deploy-time values) to ``key``; the resource's
-        ``VersionId`` is its version. The text travels in the template, so keep it small."""
-        self.role.managed_policy.add_statements(
-            iam.PolicyStatement(
-                actions=["s3:PutObject"], resources=[self._bucket.arn_for_objects(key)]
-            )
-        )
+        ``VersionId`` is its version. The text travels in the template, so keep it small.
+        With ``remove_on_delete``, deleting the resource removes the object."""
+        self._grant_write(key, remove_on_delete)
         resource = CustomResource(
             self,
             construct_id,
@@ -203,13 +202,22 @@ class SourceDeployment(Construct):
                 "Body": body,
                 "DestinationKey": key,
                 "DestinationBucket": self._bucket.bucket_name,
+                **_removal(remove_on_delete),
             },
         )
         resource.node.add_dependency(self.role.managed_policy)
         return resource
 
-    def add_folder(self, construct_id: str, local_dir: Path, prefix: str) -> CustomResource:
-        """Deploy the files of a local folder under ``prefix``, removing files no longer there."""
+    def add_folder(
+        self,
+        construct_id: str,
+        local_dir: Path,
+        prefix: str,
+        *,
+        keep_prefixes: tuple[str, ...] = (),
+    ) -> CustomResource:
+        """Deploy the files of a local folder under ``prefix``, removing files no longer there
+        (except under ``keep_prefixes``, which other resources deploy into)."""
         asset = s3_assets.Asset(
             self, f"{construct_id}Asset", path=str(local_dir), exclude=list(BYTECODE)
         )
@@ -231,8 +239,14 @@ class SourceDeployment(Construct):
         )
         return self._resource(
             construct_id,
-            {"Kind": "Folder", "DestinationPrefix": prefix},
+            {"Kind": "Folder", "DestinationPrefix": prefix, "KeepPrefixes": list(keep_prefixes)},
             asset,
+        )
+
+    def _grant_write(self, key: str, remove_on_delete: bool) -> None:
+        actions = ["s3:PutObject", "s3:DeleteObject"] if remove_on_delete else ["s3:PutObject"]
+        self.role.managed_policy.add_statements(
+            iam.PolicyStatement(actions=actions, resources=[self._bucket.arn_for_objects(key)])
         )
 
     def _grant_asset_read(self, asset: s3_assets.Asset) -> None:
@@ -244,7 +258,7 @@ class SourceDeployment(Construct):
         )
 
     def _resource(
-        self, construct_id: str, properties: dict[str, str], asset: s3_assets.Asset
+        self, construct_id: str, properties: dict[str, Any], asset: s3_assets.Asset
     ) -> CustomResource:
         resource = CustomResource(
             self,
@@ -260,3 +274,7 @@ class SourceDeployment(Construct):
         )
         resource.node.add_dependency(self.role.managed_policy)
         return resource
+
+
+def _removal(remove_on_delete: bool) -> dict[str, str]:
+    return {"RemoveOnDelete": "true"} if remove_on_delete else {}

@@ -250,6 +250,8 @@ def compile_dag(
     job_name_prefix: str | None = None,
     dag_id: str | None = None,
     schedule: str | None = None,
+    parameter_defaults: Mapping[str, Any] | None = None,
+    notification_topic_arn: str | None = None,
 ) -> CompiledDag:
     """Compile ``pipeline`` to the definition the DAG factory builds a DAG from.
 
@@ -269,6 +271,10 @@ def compile_dag(
         dag_id: the DAG's id. Default: the pipeline name.
         schedule: a cron expression or Airflow preset the DAG runs on. Default: no schedule
             (runs start through the Airflow API, CLI or UI).
+        parameter_defaults: DAG param defaults that replace the spec's (Airflow's scheduled
+            runs take the params' defaults). Default: the spec's defaults.
+        notification_topic_arn: an SNS topic a failed DAG run is published to (by the DAG's
+            failure callback, as the environment's execution role). Default: no notification.
 
     Raises:
         CompileError: bad arguments, or steps the compiler cannot express, each named with its
@@ -344,13 +350,15 @@ def compile_dag(
         "params": {
             parameter.name: {
                 "type": PARAM_TYPES[parameter.type],
-                "default": parameter.default,
+                "default": (parameter_defaults or {}).get(parameter.name, parameter.default),
                 **({"description": parameter.description} if parameter.description else {}),
             }
             for parameter in pipeline.parameters
         },
         "tasks": tasks,
     }
+    if notification_topic_arn is not None:
+        definition["notification_topic_arn"] = notification_topic_arn
     return CompiledDag(dag_id=resolved_dag_id, definition=definition)
 
 

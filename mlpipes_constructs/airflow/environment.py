@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Unpack
 
-from aws_cdk import Annotations, Names, RemovalPolicy, Stack
+from aws_cdk import Annotations, CustomResource, Names, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -22,6 +23,7 @@ from mlpipes_constructs.airflow import _execution_role
 from mlpipes_constructs.airflow._metrics import environment_metric
 from mlpipes_constructs.airflow._options import (
     DAGS_PREFIX,
+    PIPELINE_DAGS_PREFIX,
     PLUGINS_KEY,
     REQUIREMENTS_KEY,
     STARTUP_SCRIPT_KEY,
@@ -53,6 +55,7 @@ DEFAULT_ENVIRONMENT_CLASS = "mw1.small"
 #: The Apache Airflow roles MWAA maps IAM principals to.
 AIRFLOW_ROLES: tuple[str, ...] = ("Admin", "Op", "User", "Viewer", "Public")
 PUBLIC_WEBSERVER_WARNING = "mlpipes:mwaa-public-webserver"
+_DAG_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*\.(py|json)")
 
 
 class MwaaEnvironment(Construct):
@@ -315,6 +318,12 @@ class MwaaEnvironment(Construct):
 
         versions: dict[str, str] = {}
         self.source_deployment: SourceDeployment | None = None
+        self._deployment_settings = (
+            source_bucket_key,
+            network_vpc,
+            ec2.SubnetSelection(subnets=subnets),
+            logging.retention,
+        )
         deployed_dags = None
         files = {
             "Requirements": (source.requirements_file, REQUIREMENTS_KEY),
@@ -322,23 +331,17 @@ class MwaaEnvironment(Construct):
             "StartupScript": (source.startup_script, STARTUP_SCRIPT_KEY),
         }
         if source.dags_folder is not None or any(path for path, _ in files.values()):
-            self.source_deployment = SourceDeployment(
-                self,
-                "SourceDeployment",
-                bucket=source_bucket,
-                encryption_key=source_bucket_key,
-                log_key=encryption_key,
-                vpc=network_vpc,
-                subnets=ec2.SubnetSelection(subnets=subnets),
-                log_retention=logging.retention,
-            )
+            deployment = self._source_deployment()
             for label, (path, key) in files.items():
                 if path is not None:
-                    resource = self.source_deployment.add_file(label, Path(path), key)
+                    resource = deployment.add_file(label, Path(path), key)
                     versions[label] = resource.get_att_string("VersionId")
             if source.dags_folder is not None:
-                deployed_dags = self.source_deployment.add_folder(
-                    "Dags", Path(source.dags_folder), DAGS_PREFIX
+                deployed_dags = deployment.add_folder(
+                    "Dags",
+                    Path(source.dags_folder),
+                    DAGS_PREFIX,
+                    keep_prefixes=(PIPELINE_DAGS_PREFIX,),
                 )
 
         levels = logging.levels()
@@ -392,6 +395,56 @@ class MwaaEnvironment(Construct):
         self.database_vpc_endpoint_service = self.resource.attr_database_vpc_endpoint_service
         self.webserver_vpc_endpoint_service = self.resource.attr_webserver_vpc_endpoint_service
         self.celery_executor_queue = self.resource.attr_celery_executor_queue
+
+    def add_dag_file(
+        self,
+        construct_id: str,
+        *,
+        file_name: str,
+        source: Path | None = None,
+        content: str | None = None,
+    ) -> CustomResource:
+        """Deploy one DAG file to ``dags/mlpipes/<file_name>``: a local file (``source``) or
+        text that may hold deploy-time values (``content``, which travels in the template).
+
+        The file is removed from the bucket when the resource leaves the stack (or
+        ``file_name`` changes), so the DAG stops being scheduled. ``MwaaPipeline`` deploys its
+        DAG this way.
+
+        Raises:
+            PropsValidationError: not exactly one of ``source`` and ``content``, or a
+                ``file_name`` that is not a plain ``.py`` or ``.json`` file name.
+        """
+        problems = Problems(f"{self.node.path}/{construct_id}")
+        if (source is None) == (content is None):
+            problems.add("give exactly one of 'source' and 'content'")
+        problems.require(
+            _DAG_FILE_NAME.fullmatch(file_name) is not None,
+            f"file_name '{file_name}' must be a file name (letters, digits, '.', '-', '_') "
+            "ending in .py or .json",
+        )
+        problems.raise_if_any()
+        key = f"{PIPELINE_DAGS_PREFIX}{file_name}"
+        deployment = self._source_deployment()
+        if source is not None:
+            return deployment.add_file(construct_id, source, key, remove_on_delete=True)
+        assert content is not None
+        return deployment.add_content(construct_id, content, key, remove_on_delete=True)
+
+    def _source_deployment(self) -> SourceDeployment:
+        if self.source_deployment is None:
+            key, vpc, subnets, retention = self._deployment_settings
+            self.source_deployment = SourceDeployment(
+                self,
+                "SourceDeployment",
+                bucket=self.source_bucket,
+                encryption_key=key,
+                log_key=self.encryption_key,
+                vpc=vpc,
+                subnets=subnets,
+                log_retention=retention,
+            )
+        return self.source_deployment
 
     @property
     def execution_role(self) -> iam.IRole:

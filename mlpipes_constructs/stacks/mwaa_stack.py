@@ -6,10 +6,19 @@ import os
 from typing import Any
 
 from aws_cdk import CfnOutput
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from mlpipes_constructs.airflow import HEALTH_CHECK_DAGS, MwaaEnvironment, MwaaSourceFiles
-from mlpipes_constructs.foundation import FoundationResources
+from mlpipes_constructs.airflow import (
+    HEALTH_CHECK_DAGS,
+    MwaaEnvironment,
+    MwaaPipeline,
+    MwaaSourceFiles,
+)
+from mlpipes_constructs.core import JobPlacementOptions
+from mlpipes_constructs.foundation import FoundationResources, SageMakerJobRole
+from mlpipes_constructs.reference import reference_pipeline
 from mlpipes_constructs.stacks.base import MlpipesStack
 
 #: The cheapest class that can run the reference pipeline's DAG: ``mw1.micro`` (about $0.26
@@ -19,10 +28,19 @@ from mlpipes_constructs.stacks.base import MlpipesStack
 #: autoscales workers, which the pipeline's parallel steps use. Larger classes buy scheduler
 #: and worker capacity the pipeline does not need. Prices: us-east-1, MWAA pricing page.
 DEFAULT_ENVIRONMENT_CLASS = "mw1.small"
+#: The model package group this stack's DAG runs register models in (its own, so it does not
+#: collide with the other orchestrators' stacks).
+MODEL_PACKAGE_GROUP = "mlpipes-review-classifier-mwaa"
+INPUT_DATA_PREFIX = "data/reviews/"
 
 
 class MwaaStack(MlpipesStack):
-    """An :class:`MwaaEnvironment` in the foundation's private subnets, with its key.
+    """An :class:`MwaaEnvironment` in the foundation's private subnets, with its key, running
+    the reference review-classifier pipeline as an Airflow DAG (:class:`MwaaPipeline`).
+
+    The DAG's SageMaker jobs run in the foundation's private subnets as a job role created
+    here on the foundation bucket and key; failed DAG runs are published to an SNS topic
+    encrypted with the foundation key.
 
     Args:
         foundation: the platform to build on.
@@ -57,6 +75,47 @@ class MwaaStack(MlpipesStack):
                 requirements_file=requirements_file,
             ),
         )
+        bucket = foundation.artifact_bucket
+        self.job_security_group = ec2.SecurityGroup(
+            self,
+            "JobSecurityGroup",
+            vpc=foundation.vpc,
+            description="Network interfaces of the SageMaker jobs of the Airflow pipeline",
+            allow_all_outbound=True,
+        )
+        self.job_role = SageMakerJobRole(
+            self,
+            "JobRole",
+            bucket=bucket,
+            encryption_key=foundation.encryption_key,
+            vpc=foundation.vpc,
+        )
+        self.model_package_group = sagemaker.CfnModelPackageGroup(
+            self,
+            "ModelPackageGroup",
+            model_package_group_name=MODEL_PACKAGE_GROUP,
+            model_package_group_description="Review classifiers trained by Airflow on MWAA",
+        )
+        self.pipeline = MwaaPipeline(
+            self,
+            "ReviewClassifier",
+            environment=self.airflow_environment,
+            pipeline=reference_pipeline(
+                self.region,
+                input_data_uri=f"s3://{bucket.bucket_name}/{INPUT_DATA_PREFIX}",
+                model_package_group_name=MODEL_PACKAGE_GROUP,
+            ),
+            job_role=self.job_role,
+            artifact_bucket=bucket,
+            encryption_key=foundation.encryption_key,
+            placement=JobPlacementOptions(
+                vpc=foundation.vpc,
+                vpc_subnets=foundation.private_subnets,
+                security_groups=[self.job_security_group],
+            ),
+        )
+        self.pipeline.node.add_dependency(self.model_package_group)
+        CfnOutput(self, "DagId", value=self.pipeline.dag_id)
         CfnOutput(self, "EnvironmentName", value=self.airflow_environment.environment_name)
         CfnOutput(self, "WebserverUrl", value=self.airflow_environment.webserver_url)
         CfnOutput(

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar, Unpack
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
@@ -39,6 +39,7 @@ from mlpipes_constructs.core._schedule import (
 )
 from mlpipes_constructs.core._state_machine import HardenedStateMachine
 from mlpipes_constructs.core._trust import service_role
+from mlpipes_constructs.core._wildcards import wildcard_reasons_by_service
 from mlpipes_constructs.core.metrics import MetricOptions
 from mlpipes_constructs.core.notifications import FailureNotifications, notifications_problems
 from mlpipes_constructs.core.pipeline_base import MlPipelineBase
@@ -225,7 +226,10 @@ class MlStateMachine(MlPipelineBase):
         self.schedule_rule: events.Rule | None = None
         if rule_schedule is not None:
             self._schedule(rule_schedule, schedule_input or {})
-        acknowledge_wildcards(self.role.managed_policy, self._wildcard_reasons)
+        acknowledge_wildcards(
+            self.role.managed_policy,
+            wildcard_reasons_by_service(self.role.managed_policy, _WILDCARD_REASONS),
+        )
 
     # --- public API ---------------------------------------------------------------------------
 
@@ -302,24 +306,6 @@ class MlStateMachine(MlPipelineBase):
             integration_pattern=pattern,
         )
         return self.compiled.definition
-
-    def _wildcard_reasons(self) -> list[tuple[str, str]]:
-        """Every wildcard resource in the role's statements, with why it is needed."""
-        document = Stack.of(self).resolve(self.role.managed_policy.document.to_json())
-        reasons: list[tuple[str, str]] = []
-        for statement in document.get("Statement", []):
-            actions = statement.get("Action", [])
-            actions = [actions] if isinstance(actions, str) else actions
-            service = actions[0].split(":", 1)[0] if actions else ""
-            resources = statement.get("Resource", [])
-            resources = resources if isinstance(resources, list) else [resources]
-            reason = _WILDCARD_REASONS.get(service)
-            if reason is None:
-                continue
-            for resource in resources:
-                if resource != "*" and "*" in str(resource):
-                    reasons.append((resource, reason))
-        return reasons
 
     def _notify_failures(self, options: FailureNotifications) -> None:
         self.notifications = FailureNotificationTopic(

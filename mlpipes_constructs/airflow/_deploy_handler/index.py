@@ -6,10 +6,14 @@ Runs in AWS Lambda on the Python runtime's own boto3. Two kinds of resource:
   S3 gave the copy (the bucket must be versioned).
 * ``Content``: write the ``Body`` text to ``DestinationKey``; ``Data.VersionId`` as above.
 * ``Folder``: unpack a zip asset under ``DestinationPrefix`` and delete objects under that
-  prefix that the archive no longer has; ``Data.ObjectCount`` is the number of files.
+  prefix that the archive no longer has, except those under one of ``KeepPrefixes`` (folders
+  that other resources deploy into); ``Data.ObjectCount`` is the number of files.
 
 Deleting the resource leaves the objects in place: they belong to a retained bucket, and an
-environment being deleted in the same stack operation may still read them.
+environment being deleted in the same stack operation may still read them. A ``File`` or
+``Content`` resource with ``RemoveOnDelete: "true"`` (a pipeline's DAG) removes its object
+instead, so a DAG whose pipeline left the stack stops being scheduled; when its key changes,
+CloudFormation deletes the old resource and so the old object.
 """
 
 from __future__ import annotations
@@ -59,15 +63,29 @@ def apply(properties: dict[str, Any], s3: Any) -> tuple[str, dict[str, Any]]:
                 key = prefix + member.filename
                 s3.put_object(Bucket=bucket, Key=key, Body=folder.read(member))
                 keys.add(key)
-        _delete_stale(s3, bucket, prefix, keys)
+        keep = tuple(properties.get("KeepPrefixes") or ())
+        _delete_stale(s3, bucket, prefix, keys, keep)
         return f"s3://{bucket}/{prefix}", {"ObjectCount": len(keys)}
     raise ValueError(f"unknown Kind '{kind}'; expected 'File', 'Content' or 'Folder'")
 
 
-def _delete_stale(s3: Any, bucket: str, prefix: str, keep: set[str]) -> None:
+def remove(properties: dict[str, Any], s3: Any) -> None:
+    """On delete: remove the object of a ``File`` or ``Content`` resource that asks for it."""
+    if properties.get("RemoveOnDelete") != "true" or properties["Kind"] not in ("File", "Content"):
+        return
+    s3.delete_object(Bucket=properties["DestinationBucket"], Key=properties["DestinationKey"])
+
+
+def _delete_stale(
+    s3: Any, bucket: str, prefix: str, keep: set[str], keep_prefixes: tuple[str, ...]
+) -> None:
     stale: list[str] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        stale.extend(item["Key"] for item in page.get("Contents", []) if item["Key"] not in keep)
+        stale.extend(
+            item["Key"]
+            for item in page.get("Contents", [])
+            if item["Key"] not in keep and not item["Key"].startswith(keep_prefixes)
+        )
     for start in range(0, len(stale), 1000):
         batch = [{"Key": key} for key in stale[start : start + 1000]]
         s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
@@ -80,6 +98,8 @@ def handler(event: dict[str, Any], context: Any) -> None:
     try:
         if event["RequestType"] in ("Create", "Update"):
             physical_id, data = apply(event["ResourceProperties"], _client())
+        elif event["RequestType"] == "Delete":
+            remove(event["ResourceProperties"], _client())
         status, reason = "SUCCESS", "deployed"
     except Exception as error:  # reported to CloudFormation, which fails the operation
         status, reason = "FAILED", f"{type(error).__name__}: {error}"

@@ -3,7 +3,9 @@ the source bucket's access logs."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from typing import Any
 
 from tests.iam.calls import OTHER_ACCOUNT, Call, Declaration, Expect, RoleCalls, ServiceCalls
 from tests.iam.cfn import ACCOUNT, REGION
@@ -11,13 +13,19 @@ from tests.iam.declarations._common import (
     ARN,
     DOC_KMS_VIA,
     DOC_LOGS_ARNS,
+    DOC_SAGEMAKER_DEPUTY,
+    DOC_SNS_KMS,
     DOC_SSE_KMS,
     DOC_TLS,
     OTHER_BUCKET,
+    RUN_TOKEN,
+    JobScope,
     assume_role_calls,
     foundation,
+    job_calls,
     log_group_arn,
     other_account_call,
+    pass_role_calls,
 )
 from tests.iam.model import AppModel, Document, RoleSelector, Use
 
@@ -37,6 +45,18 @@ EXECUTION_ROLE = RoleSelector(
     "airflow-env.amazonaws.com", Use("AWS::MWAA::Environment", "ExecutionRoleArn")
 )
 DEPLOYMENT_ROLE = RoleSelector("lambda.amazonaws.com", Use("AWS::Lambda::Function", "Role"))
+#: The role the DAG's SageMaker jobs run as: named in the deployed DAG definition.
+JOB_ROLE = RoleSelector("sagemaker.amazonaws.com", Use("Custom::MlpipesS3Deployment", "Body"))
+DOC_AIRFLOW_SAGEMAKER = "https://airflow.apache.org/docs/apache-airflow-providers-amazon/stable/operators/sagemaker.html"
+DOC_SNS_PUBLISH = "https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html"
+#: The run token the DAG factory puts in names: 20 hex digits of the run id's SHA-256.
+DAG_RUN_TOKEN = RUN_TOKEN[:20]
+#: ``<operator>`` -> (request field of the name, resource type, noun of the actions).
+_DAG_JOBS = {
+    "processing": ("ProcessingJobName", "processing-job", "ProcessingJob"),
+    "training": ("TrainingJobName", "training-job", "TrainingJob"),
+    "transform": ("TransformJobName", "transform-job", "TransformJob"),
+}
 #: The account MWAA runs an environment's Celery queue in (owned by MWAA, not the customer).
 MWAA_SERVICE_ACCOUNT = "111122223333"
 #: What MWAA's queue allows: the environment's account (MWAA owns the queue and its policy).
@@ -153,6 +173,12 @@ def _execution_role(model: AppModel, stack: str) -> Iterator[Call]:
         "kms:Decrypt",
         key,
         DOC_KMS_VIA,
+        DOC_SAGEMAKER_DEPUTY,
+        DOC_SNS_KMS,
+        RUN_TOKEN,
+        JobScope,
+        job_calls,
+        pass_role_calls,
         context={"kms:CallerAccount": ACCOUNT},
         expect=Expect.DENIED,
     )
@@ -161,6 +187,12 @@ def _execution_role(model: AppModel, stack: str) -> Iterator[Call]:
         "kms:Decrypt",
         key,
         DOC_KMS_VIA,
+        DOC_SAGEMAKER_DEPUTY,
+        DOC_SNS_KMS,
+        RUN_TOKEN,
+        JobScope,
+        job_calls,
+        pass_role_calls,
         context={
             "kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com",
             "kms:CallerAccount": ACCOUNT,
@@ -190,11 +222,153 @@ def _execution_role(model: AppModel, stack: str) -> Iterator[Call]:
         "put metrics in another namespace", context={"cloudwatch:namespace": "AWS/EC2"}
     )
     yield from _queue_calls()
+    yield from _dag_task_calls(model, stack, key)
     role = model.role(stack, EXECUTION_ROLE)
     yield from assume_role_calls(role.arn, "airflow-env.amazonaws.com", DOC_MWAA_DEPUTY)
     for call in assume_role_calls(role.arn, "airflow.amazonaws.com", DOC_MWAA_DEPUTY):
         if call.principal == "airflow.amazonaws.com":  # the other account's call is above
             yield call
+
+
+def _dag_definition(model: AppModel, stack: str) -> dict[str, Any]:
+    """The compiled DAG definition the stack deploys (a ``Content`` deployment)."""
+    (body,) = [
+        resource["Body"]
+        for _, resource in model.resources(stack, "Custom::MlpipesS3Deployment")
+        if resource.get("Kind") == "Content"
+    ]
+    definition: dict[str, Any] = json.loads(body)
+    return definition
+
+
+def _run_name(template: str) -> str:
+    return template.replace("{{ mlpipes_run_token(run_id) }}", DAG_RUN_TOKEN)
+
+
+def _dag_task_calls(model: AppModel, stack: str, key: str) -> Iterator[Call]:
+    """What the DAG's tasks call as the execution role, task by task (the calls recorded
+    under ``dag.test()`` in tests/integration/airflow), and what they must not."""
+    definition = _dag_definition(model, stack)
+    job_role_arn = ""
+    for task in definition["tasks"]:
+        operator, config = task["operator"], task.get("config", {})
+        if operator in _DAG_JOBS:
+            field, resource_type, noun = _DAG_JOBS[operator]
+            name = _run_name(config[field])
+            arn = f"arn:aws:sagemaker:{ARN}:{resource_type}/{name.lower()}"
+            for verb in ("Create", "Describe", "Stop"):
+                yield Call(
+                    f"{verb}{noun} {name}", f"sagemaker:{verb}{noun}", arn, DOC_AIRFLOW_SAGEMAKER
+                )
+            if operator == "training":
+                group = f"arn:aws:logs:{ARN}:log-group:/aws/sagemaker/TrainingJobs"
+                yield Call(
+                    f"read the log streams of {name}",
+                    "logs:GetLogEvents",
+                    f"{group}:log-stream:{name}/algo-1-1700000000",
+                    DOC_AIRFLOW_SAGEMAKER,
+                )
+                yield Call(
+                    "list the training jobs' log streams",
+                    "logs:DescribeLogStreams",
+                    group,
+                    DOC_AIRFLOW_SAGEMAKER,
+                )
+            job_role_arn = str(config.get("RoleArn", job_role_arn))
+        elif operator == "model":
+            name = _run_name(config["ModelName"])
+            arn = f"arn:aws:sagemaker:{ARN}:model/{name.lower()}"
+            for action in ("sagemaker:CreateModel", "sagemaker:DescribeModel"):
+                yield Call(f"{action} {name}", action, arn, DOC_AIRFLOW_SAGEMAKER)
+        elif operator == "register_model":
+            group = str(config["ModelPackageGroupName"])
+            yield Call(
+                f"register a version in {group}",
+                "sagemaker:CreateModelPackage",
+                f"arn:aws:sagemaker:{ARN}:model-package/{group.lower()}/1",
+                DOC_AIRFLOW_SAGEMAKER,
+            )
+            yield Call(
+                "register a version in another group",
+                "sagemaker:CreateModelPackage",
+                f"arn:aws:sagemaker:{ARN}:model-package/other-models/1",
+                DOC_AIRFLOW_SAGEMAKER,
+                expect=Expect.DENIED,
+            )
+        elif operator == "condition":
+            operand = task["condition"]["left"]
+            bucket, report = operand["json"]["uri"].removeprefix("s3://").split("/", 1)
+            report = report.replace("{{ mlpipes_run_token(run_id) }}", DAG_RUN_TOKEN)
+            read = Call(
+                "read the evaluation report",
+                "s3:GetObject",
+                f"arn:aws:s3:::{bucket}/{report}",
+                DOC_AIRFLOW_SAGEMAKER,
+            )
+            yield read
+            yield read.denied(
+                "read outside the pipeline's folder",
+                resource=f"arn:aws:s3:::{bucket}/private/salaries.csv",
+            )
+            yield Call(
+                "check the inputs exist (HeadBucket, ListObjectsV2)",
+                "s3:ListBucket",
+                f"arn:aws:s3:::{bucket}",
+                DOC_AIRFLOW_SAGEMAKER,
+            )
+            yield Call(
+                "decrypt the report",
+                "kms:Decrypt",
+                foundation(model).key_arn,
+                DOC_SSE_KMS,
+                context=VIA_S3,
+            )
+    yield Call(
+        "create a job of another pipeline",
+        "sagemaker:CreateTrainingJob",
+        f"arn:aws:sagemaker:{ARN}:training-job/other-pipeline-{DAG_RUN_TOKEN}",
+        DOC_AIRFLOW_SAGEMAKER,
+        expect=Expect.DENIED,
+    )
+    yield from pass_role_calls(job_role_arn, DOC_AIRFLOW_SAGEMAKER)
+    topic = str(definition["notification_topic_arn"])
+    yield Call("publish a failed DAG run", "sns:Publish", topic, DOC_SNS_PUBLISH)
+    yield Call(
+        "publish to another topic",
+        "sns:Publish",
+        f"arn:aws:sns:{ARN}:someone-elses-topic",
+        DOC_SNS_PUBLISH,
+        expect=Expect.DENIED,
+    )
+    via_sns = {"kms:ViaService": f"sns.{REGION}.amazonaws.com", "kms:CallerAccount": ACCOUNT}
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        yield Call(
+            f"encrypt the notification ({action})",
+            action,
+            foundation(model).key_arn,
+            DOC_SNS_KMS,
+            context=via_sns,
+        )
+
+
+def _job_role(model: AppModel, stack: str) -> Iterator[Call]:
+    definition = _dag_definition(model, stack)
+    (preprocess,) = [t for t in definition["tasks"] if t["task_id"] == "Preprocess"]
+    security_groups = tuple(preprocess["config"]["NetworkConfig"]["VpcConfig"]["SecurityGroupIds"])
+    yield from job_calls(
+        model,
+        JobScope(
+            read_prefix="data/reviews/part-0000.csv",
+            write_prefix=(
+                f"pipelines/mlpipes-review-classifier/{DAG_RUN_TOKEN}/Train/output/model.tar.gz"
+            ),
+            outside_prefix="private/salaries.csv",
+            job_name=_run_name(preprocess["config"]["ProcessingJobName"]),
+            security_groups=security_groups,
+        ),
+    )
+    role = model.role(stack, JOB_ROLE)
+    yield from assume_role_calls(role.arn, "sagemaker.amazonaws.com", DOC_SAGEMAKER_DEPUTY)
 
 
 def _log_calls(name: str) -> Iterator[Call]:
@@ -343,6 +517,12 @@ def deployment_calls(
         "kms:Decrypt",
         key,
         DOC_KMS_VIA,
+        DOC_SAGEMAKER_DEPUTY,
+        DOC_SNS_KMS,
+        RUN_TOKEN,
+        JobScope,
+        job_calls,
+        pass_role_calls,
         context={"kms:CallerAccount": ACCOUNT},
         expect=Expect.DENIED,
     )
@@ -385,7 +565,22 @@ def _deployment_role(model: AppModel, stack: str) -> Iterator[Call]:
     ]
     dags = f"{props['DagS3Path']}/"
     writes = [key for key in _source_objects(props) if not key.startswith(dags)]
-    yield from deployment_calls(model, stack, [f"{dags}health_check.py", *writes], reads, dags)
+    pipeline_files = [
+        str(resource["DestinationKey"])
+        for _, resource in model.resources(stack, "Custom::MlpipesS3Deployment")
+        if resource.get("RemoveOnDelete") == "true"
+    ]
+    yield from deployment_calls(
+        model, stack, [f"{dags}health_check.py", *writes, *pipeline_files], reads, dags
+    )
+    bucket = str(props["SourceBucketArn"])
+    for key in pipeline_files:
+        yield Call(
+            f"remove {key} when the pipeline leaves the stack",
+            "s3:DeleteObject",
+            f"{bucket}/{key}",
+            DOC_DELETE_OBJECTS,
+        )
 
 
 # -- resource policies ---------------------------------------------------------------------------
@@ -421,5 +616,6 @@ def _access_logs(model: AppModel, stack: str) -> Iterator[Call]:
 DECLARATIONS: tuple[Declaration, ...] = (
     RoleCalls("mwaa", "execution role", EXECUTION_ROLE, _execution_role),
     RoleCalls("mwaa", "source deployment function", DEPLOYMENT_ROLE, _deployment_role),
+    RoleCalls("mwaa", "SageMaker job role", JOB_ROLE, _job_role),
     ServiceCalls("mwaa", "source bucket access logs", "logging.s3.amazonaws.com", _access_logs),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import time
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
+from mlpipes_constructs.airflow._task_permissions import dag_permissions
 from mlpipes_constructs.airflow.compiler import CompiledDag, compile_dag
 from mlpipes_constructs.compile import CompileError
 from mlpipes_constructs.reference import reference_pipeline
@@ -126,7 +128,20 @@ with mock_aws():
     )
     # The model package group exists before runs (the stack creates it).
     boto3.client("sagemaker").create_model_package_group(ModelPackageGroupName={group!r})
+    # Every AWS request the DAG's tasks make, for the permission check.
+    import botocore.client
+    calls = []
+    make_api_call = botocore.client.BaseClient._make_api_call
+    def record(client, operation, params):
+        calls.append([
+            client.meta.service_model.signing_name,
+            operation,
+            {{k: v for k, v in params.items() if isinstance(v, str)}},
+        ])
+        return make_api_call(client, operation, params)
+    botocore.client.BaseClient._make_api_call = record
     dag_run = dag.test(logical_date=when, run_after=when)
+    botocore.client.BaseClient._make_api_call = make_api_call
     assert dag_run.run_id == run_id, dag_run.run_id
     sm = boto3.client("sagemaker")
     failed = [ti for ti in dag_run.get_task_instances() if str(ti.state) == "failed"]
@@ -138,6 +153,7 @@ with mock_aws():
             for job in sm.list_transform_jobs()["TransformJobSummaries"]
         ],
         "token": token,
+        "calls": calls,
     }})
 """
 
@@ -182,6 +198,68 @@ def test_the_reference_dag_runs_to_batch_transform_when_accurate(
     assert tasks["RegisterModel"] == "success"
     assert tasks["AccuracyTooLow"] == "skipped"
     assert run.result["transforms"] == [f"mlpipes-review-c-batchtransform-{run.result['token']}"]
+
+
+#: The IAM action of each request the DAG's tasks made (the S3 checks are HeadBucket and
+#: ListObjectsV2 on the bucket, HeadObject and GetObject on objects).
+_S3_ACTIONS = {
+    "HeadBucket": "s3:ListBucket",
+    "ListObjectsV2": "s3:ListBucket",
+    "HeadObject": "s3:GetObject",
+    "GetObject": "s3:GetObject",
+}
+#: The request field that names the SageMaker resource each operation is authorized on.
+_SAGEMAKER_NAMES = {
+    "CreateModelPackage": ("model-package", "ModelPackageGroupName"),
+    **{
+        f"{verb}{kind}": (resource, f"{kind}Name")
+        for verb in ("Create", "Describe")
+        for kind, resource in (
+            ("ProcessingJob", "processing-job"),
+            ("TrainingJob", "training-job"),
+            ("TransformJob", "transform-job"),
+            ("Model", "model"),
+        )
+    },
+}
+
+
+def test_every_call_of_the_reference_dag_is_one_its_permissions_grant(
+    airflow_with_database: AirflowVenv, tmp_path: Path
+) -> None:
+    run = run_reference(airflow_with_database, tmp_path, 0.93)
+    assert run.result["state"] == "success", run.stdout[-4000:]
+    pipeline = reference_pipeline(input_data_uri=f"s3://{BUCKET}/data/")
+    permissions = dag_permissions(compiled(pipeline).definition)
+    granted: dict[tuple[str, str], list[str]] = {}
+    for grant in permissions.sagemaker:
+        for action in grant.actions:
+            granted.setdefault((grant.resource_type, action), []).append(grant.name_pattern)
+    missing = []
+    for service, operation, params in run.result["calls"]:
+        if service == "sagemaker":
+            resource_type, field = _SAGEMAKER_NAMES[operation]
+            name = params[field].lower()
+            name = f"{name}/1" if resource_type == "model-package" else name
+            patterns = granted.get((resource_type, f"sagemaker:{operation}"), [])
+            if not any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns):
+                missing.append((operation, name))
+        elif service == "s3":
+            assert _S3_ACTIONS[operation] in {"s3:ListBucket", "s3:GetObject"}
+            assert params["Bucket"] == BUCKET
+            if "Key" in params or "Prefix" in params:
+                assert (params.get("Key") or params["Prefix"]).startswith(PREFIX), params
+            assert permissions.reads_reports and permissions.checks_inputs
+        elif service == "logs":
+            assert operation in ("DescribeLogStreams", "GetLogEvents")
+            stream = params[
+                "logStreamNamePrefix" if operation == "DescribeLogStreams" else "logStreamName"
+            ]
+            assert any(fnmatch.fnmatchcase(stream, p) for p in permissions.training_log_streams)
+        else:
+            missing.append((service, operation))
+    assert missing == []
+    assert {op for _, op, _ in run.result["calls"]} >= {"CreateProcessingJob", "CreateModelPackage"}
 
 
 def test_the_reference_dag_fails_with_the_specs_message_when_inaccurate(

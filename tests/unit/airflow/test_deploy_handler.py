@@ -109,6 +109,40 @@ def test_a_folder_is_unpacked_and_stale_files_removed(s3: Any) -> None:
     assert data == {"ObjectCount": 2}
 
 
+def test_a_folder_leaves_the_folders_other_resources_deploy_into(s3: Any) -> None:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as folder:
+        folder.writestr("a_dag.py", "a = 1\n")
+    s3.put_object(Bucket=ASSETS, Key="dags.zip", Body=archive.getvalue())
+    s3.put_object(Bucket=BUCKET, Key="dags/mlpipes/review.json", Body=b"{}")
+    s3.put_object(Bucket=BUCKET, Key="dags/mlpipes-old.py", Body=b"stale")
+    properties = {
+        "Kind": "Folder",
+        "SourceBucket": ASSETS,
+        "SourceKey": "dags.zip",
+        "DestinationBucket": BUCKET,
+        "DestinationPrefix": "dags/",
+        "KeepPrefixes": ["dags/mlpipes/"],
+    }
+    handler.apply(properties, s3)
+    keys = sorted(item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"])
+    assert keys == ["dags/a_dag.py", "dags/mlpipes/review.json"]
+
+
+def test_only_objects_marked_for_removal_are_removed_on_delete(s3: Any) -> None:
+    content = {
+        "Kind": "Content",
+        "Body": "{}",
+        "DestinationBucket": BUCKET,
+        "DestinationKey": "dags/mlpipes/review.json",
+    }
+    handler.apply(content, s3)
+    handler.remove(content, s3)
+    assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 1
+    handler.remove({**content, "RemoveOnDelete": "true"}, s3)
+    assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+
+
 class _Recorder(BaseHTTPRequestHandler):
     bodies: ClassVar[list[dict[str, Any]]] = []
 

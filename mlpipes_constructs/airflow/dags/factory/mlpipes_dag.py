@@ -28,6 +28,7 @@ from typing import Any
 from airflow.exceptions import AirflowFailException
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
+from airflow.providers.amazon.aws.hooks.sns import SnsHook
 from airflow.providers.amazon.aws.operators import sagemaker as sagemaker_operators
 from airflow.providers.standard.operators.python import BranchPythonOperator, PythonOperator
 from airflow.sdk import DAG, Param
@@ -158,6 +159,26 @@ def _task(spec: Mapping[str, Any]) -> Any:
     raise ValueError(f"task '{spec['task_id']}': unknown operator '{kind}'")
 
 
+def _failure_notifier(topic_arn: str) -> Callable[[Mapping[str, Any]], None]:
+    """A DAG failure callback that publishes the failed run to ``topic_arn``."""
+
+    def notify(context: Mapping[str, Any]) -> None:
+        dag_run = context["dag_run"]
+        message = {
+            "dag_id": dag_run.dag_id,
+            "run_id": dag_run.run_id,
+            "state": str(dag_run.state),
+            "reason": str(context.get("reason") or ""),
+        }
+        SnsHook(aws_conn_id=AWS_CONN_ID).publish_to_target(
+            target_arn=topic_arn,
+            message=json.dumps(message),
+            subject=f"Airflow DAG {dag_run.dag_id} failed"[:100],
+        )
+
+    return notify
+
+
 def build_dag(definition: Mapping[str, Any]) -> DAG:
     """The DAG of a compiled pipeline definition."""
     if definition.get("format") != DEFINITION_FORMAT:
@@ -180,6 +201,11 @@ def build_dag(definition: Mapping[str, Any]) -> DAG:
             "mlpipes_json_value": mlpipes_json_value,
         },
         render_template_as_native_obj=False,
+        on_failure_callback=(
+            _failure_notifier(definition["notification_topic_arn"])
+            if definition.get("notification_topic_arn")
+            else None
+        ),
     ) as dag:
         tasks = {spec["task_id"]: _task(spec) for spec in definition["tasks"]}
         for spec in definition["tasks"]:
