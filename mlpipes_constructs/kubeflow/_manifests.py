@@ -30,6 +30,9 @@ PLACEHOLDERS: dict[str, str] = {
 API_SERVER_SERVICE_ACCOUNT = "ml-pipeline"
 UI_SERVICE_ACCOUNT = "ml-pipeline-ui"
 PIPELINE_RUNNER_SERVICE_ACCOUNT = "pipeline-runner"
+#: The Role of KFP's install with what a run's pods need of the Kubernetes API (Argo's
+#: ``workflowtaskresults``, the driver's config maps and secrets, pods and their logs).
+PIPELINE_RUNNER_ROLE = "pipeline-runner"
 
 #: The Kubernetes Secret KFP reads the database credentials from, and who writes it.
 DATABASE_SECRET_NAME = "mysql-secret"
@@ -91,6 +94,28 @@ def service_account_manifest(name: str, namespace: str) -> dict[str, Any]:
         "metadata": {"name": name, "namespace": namespace},
         "automountServiceAccountToken": True,
     }
+
+
+def pipeline_service_account_manifests(name: str, namespace: str) -> list[dict[str, Any]]:
+    """The service account a pipeline's runs execute as, bound to KFP's ``pipeline-runner`` Role.
+
+    A run that names this account (``service_account`` of the run) runs its driver, launcher
+    and executor pods as it: they need what KFP's own ``pipeline-runner`` account may do in
+    the namespace, which the binding gives; their AWS role comes from the account's Pod
+    Identity association.
+    """
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": f"{name[:47]}-pipeline-runner", "namespace": namespace},
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": PIPELINE_RUNNER_ROLE,
+        },
+        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}],
+    }
+    return [service_account_manifest(name, namespace), binding]
 
 
 def credentials_sync_manifests(

@@ -8,6 +8,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from mlpipes_constructs.iam import ManagedPolicyRole
+from mlpipes_constructs.kubeflow._manifests import pipeline_service_account_manifests
 
 #: The service principal EKS Pod Identity assumes roles as.
 POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
@@ -51,3 +52,37 @@ def pod_identity_role(
         role_arn=role.role_arn,
     )
     return role
+
+
+def pipeline_service_account(
+    scope: Construct,
+    construct_id: str,
+    *,
+    cluster: eks.ICluster,
+    namespace: str,
+    name: str,
+    description: str,
+) -> tuple[ManagedPolicyRole, eks.KubernetesManifest]:
+    """The service account pipeline runs execute as, and its Pod Identity role.
+
+    The one way both :class:`~mlpipes_constructs.kubeflow.KubeflowPipeline` and
+    :meth:`~mlpipes_constructs.kubeflow.KubeflowPipelines.add_pipeline_service_account`
+    make one: the role (``construct_id``) and its association, and a manifest
+    (``<construct_id>ServiceAccount``) with the account and its binding to KFP's
+    ``pipeline-runner`` Role. The role has no permissions yet: the caller grants them.
+    """
+    role = pod_identity_role(
+        scope,
+        construct_id,
+        cluster=cluster,
+        namespace=namespace,
+        service_account=name,
+        description=description,
+    )
+    manifest = eks.KubernetesManifest(
+        scope,
+        f"{construct_id}ServiceAccount",
+        cluster=cluster,
+        manifest=pipeline_service_account_manifests(name, namespace),
+    )
+    return role, manifest

@@ -1,6 +1,8 @@
 """The script of the registration Job: upload the compiled pipeline to KFP's API (v2beta1).
 
-Run with ``python3 -c`` in the component image, with the IR at ``$PIPELINE_FILE``. Idempotent:
+Run with ``python3 -c`` in the component image, with the IR at ``$PIPELINE_FILE`` (gzip when
+the name ends with ``.gz``), where each ``__MLPIPES_VALUE_<n>__`` stands for the value of the
+environment variable ``MLPIPES_VALUE_<n>`` (what is known only at deploy time). Idempotent:
 the pipeline is created when it is missing; a version named after the IR's hash is uploaded
 unless it exists; with a schedule, the recurring run of this version is created and the
 recurring runs of earlier versions of this pipeline are deleted. Only the standard library.
@@ -9,9 +11,10 @@ recurring runs of earlier versions of this pipeline are deleted. Only the standa
 from __future__ import annotations
 
 #: The script, as the Job's container runs it (environment: KFP_API, PIPELINE_NAME,
-#: PIPELINE_VERSION, PIPELINE_FILE, DESCRIPTION, SCHEDULE, SCHEDULE_INPUT, SERVICE_ACCOUNT).
+#: PIPELINE_VERSION, PIPELINE_FILE, DESCRIPTION, SCHEDULE, SCHEDULE_INPUT, SERVICE_ACCOUNT,
+#: MLPIPES_VALUE_<n>).
 SCRIPT = r"""
-import json, os, sys, time, urllib.error, urllib.parse, urllib.request, uuid
+import gzip, json, os, re, sys, time, urllib.error, urllib.parse, urllib.request, uuid
 api = os.environ["KFP_API"].rstrip("/") + "/apis/v2beta1"
 name, version = os.environ["PIPELINE_NAME"], os.environ["PIPELINE_VERSION"]
 def call(method, path, body=None, headers=None, ok=(200,)):
@@ -25,12 +28,16 @@ def call(method, path, body=None, headers=None, ok=(200,)):
         if error.code in ok:
             return error.code, {}
         sys.exit(f"{method} {path}: HTTP {error.code}: {error.read()[:2000]!r}")
+with open(os.environ["PIPELINE_FILE"], "rb") as stored:
+    ir = stored.read()
+if os.environ["PIPELINE_FILE"].endswith(".gz"):
+    ir = gzip.decompress(ir)
+ir = re.sub(rb"__(MLPIPES_VALUE_[0-9]+)__", lambda m: os.environ[m.group(1).decode()].encode(), ir)
 def upload(path, query):
     boundary = uuid.uuid4().hex
-    with open(os.environ["PIPELINE_FILE"], "rb") as ir:
-        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"uploadfile\"; "
-                f"filename=\"pipeline.yaml\"\r\nContent-Type: application/x-yaml\r\n\r\n"
-                ).encode() + ir.read() + f"\r\n--{boundary}--\r\n".encode()
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"uploadfile\"; "
+            f"filename=\"pipeline.yaml\"\r\nContent-Type: application/x-yaml\r\n\r\n"
+            ).encode() + ir + f"\r\n--{boundary}--\r\n".encode()
     return call("POST", path + "?" + urllib.parse.urlencode(query), body,
                 {"Content-Type": f"multipart/form-data; boundary={boundary}"}, ok=(200, 409))
 for attempt in range(30):

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import hashlib
 import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Unpack, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Unpack, cast
 
-from aws_cdk import Stack
+from aws_cdk import Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecr_assets as ecr_assets
-from aws_cdk import aws_eks as eks
 from aws_cdk import aws_eks_v2 as eks_v2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -34,10 +35,13 @@ from mlpipes_constructs.core.metrics import MetricOptions
 from mlpipes_constructs.core.pipeline_base import MlPipelineBase
 from mlpipes_constructs.core.placement import JobPlacementOptions, resolve_placement
 from mlpipes_constructs.foundation import SageMakerJobRole
-from mlpipes_constructs.iam import ManagedPolicyRole
+from mlpipes_constructs.kubeflow._pod_identity import pipeline_service_account
 from mlpipes_constructs.kubeflow._registration import SCRIPT as REGISTRATION_SCRIPT
 from mlpipes_constructs.kubeflow.compiler import CompiledKfpPipeline, compile_kfp_pipeline
 from mlpipes_constructs.spec import Pipeline
+
+if TYPE_CHECKING:
+    from mlpipes_constructs.kubeflow.pipelines_install import KubeflowPipelines
 
 DEFAULT_NAMESPACE = "kubeflow"
 DEFAULT_API_URL = "http://ml-pipeline.kubeflow.svc.cluster.local:8888"
@@ -47,6 +51,8 @@ COMPONENT_IMAGE_DIRECTORY = Path(__file__).resolve().parent / "component_image"
 #: value); the version name hashes this IR and the image.
 _IMAGE_PLACEHOLDER = "mlpipes-component-image"
 _K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+#: A string token as CDK encodes it in a string.
+_STRING_TOKEN = re.compile(r"\$\{Token\[[^\]]*\]\}")
 #: KFP's cron: six fields, seconds first (robfig/cron).
 _KFP_CRON_FIELDS = 6
 
@@ -126,18 +132,26 @@ class KubeflowPipeline(MlPipelineBase):
     the API server in Kubernetes store mode and its webhooks with cert-manager, which the
     standalone ``platform-agnostic`` install does not run, so the API is used.
 
-    The tasks' pods run as the service account :attr:`service_account_name` in ``namespace``,
+    The runs' pods (KFP's driver and launcher, and the tasks) run as the service account
+    :attr:`service_account_name` in ``namespace``, bound to KFP's ``pipeline-runner`` Role,
     whose EKS Pod Identity role (:attr:`role`) may only: start, describe and stop the kinds of
     SageMaker jobs the spec has, named ``<slug>-*`` for its steps; register versions in its
     model package groups; create its endpoint configurations and endpoints; pass the job role
-    to SageMaker; read the reports under the pipeline's artifact folder and use the key. Runs
-    started by hand must name this service account (recurring runs do).
+    to SageMaker; read the reports under the pipeline's artifact folder and use the key; and,
+    with ``kfp``, read and write KFP's pipeline root, where the launcher keeps each run's
+    artifacts (:meth:`KubeflowPipelines.grant_pipeline_root`). The account is made the way
+    :meth:`KubeflowPipelines.add_pipeline_service_account` makes one. Runs started by hand
+    must name this service account (recurring runs do).
 
     KFP publishes no CloudWatch metrics of its runs, so ``metric`` and the ``metric_*``
     helpers raise ``NotImplementedError``; read run states from KFP's API.
 
     Args:
-        cluster: the EKS cluster whose KFP runs the pipeline (the Pod Identity agent on).
+        kfp: the :class:`KubeflowPipelines` install to run on: its cluster, namespace and API,
+            and its pipeline root. Default: none; then ``cluster`` is required.
+        cluster: the EKS cluster of a KFP installed otherwise (the Pod Identity agent on, and
+            KFP's ``pipeline-runner`` Role in ``namespace``); grant :attr:`role` that KFP's
+            artifact store yourself. Default: ``kfp``'s cluster; one of the two is required.
         pipeline: the spec to compile.
         job_role: the role the SageMaker jobs run as.
         artifact_bucket: where outputs go.
@@ -146,9 +160,11 @@ class KubeflowPipeline(MlPipelineBase):
         artifact_prefix: bucket folder outputs go under (``<artifact_prefix><spec name>/``).
             Default: ``"pipelines/"``.
         placement: VPC placement of jobs and models. Default: no VPC configuration.
-        namespace: KFP's namespace, where the tasks' pods and the registration Job run.
-            Default: ``"kubeflow"``.
-        api_url: KFP's API. Default: ``http://ml-pipeline.kubeflow.svc.cluster.local:8888``.
+        namespace: KFP's namespace, where the tasks' pods and the registration Job run (not
+            with ``kfp``). Default: ``kfp``'s, or ``"kubeflow"``.
+        api_url: KFP's API (not with ``kfp``). Default: ``kfp``'s
+            :attr:`~KubeflowPipelines.api_url`, or
+            ``http://ml-pipeline.kubeflow.svc.cluster.local:8888``.
         component_image: the image of the tasks and the registration Job (Python 3, boto3,
             kfp). Default: built from the packaged Dockerfile (``component_image/``) as a
             CDK image asset when the stack is deployed (Docker is needed then, not at synth).
@@ -167,15 +183,16 @@ class KubeflowPipeline(MlPipelineBase):
         scope: Construct,
         construct_id: str,
         *,
-        cluster: eks_v2.ICluster | eks_v2.Cluster,
+        kfp: KubeflowPipelines | None = None,
+        cluster: eks_v2.ICluster | eks_v2.Cluster | None = None,
         pipeline: Pipeline,
         job_role: SageMakerJobRole | iam.IRole,
         artifact_bucket: s3.IBucket,
         encryption_key: kms.IKey | None = None,
         artifact_prefix: str | None = None,
         placement: JobPlacementOptions | None = None,
-        namespace: str = DEFAULT_NAMESPACE,
-        api_url: str = DEFAULT_API_URL,
+        namespace: str | None = None,
+        api_url: str | None = None,
         component_image: str | None = None,
         service_account_name: str | None = None,
         schedule: str | None = None,
@@ -189,6 +206,20 @@ class KubeflowPipeline(MlPipelineBase):
                 "(mlpipes_constructs.spec.Pipeline)"
             )
         key = require_encryption_key(problems, encryption_key, artifact_bucket)
+        if kfp is not None:
+            for prop, value in (
+                ("cluster", cluster),
+                ("namespace", namespace),
+                ("api_url", api_url),
+            ):
+                if value is not None:
+                    problems.conflict("kfp", prop, f"the install has its own {prop}")
+            cluster = kfp.cluster.cluster_ref
+            namespace, api_url = kfp.namespace, kfp.api_url
+        elif cluster is None:
+            problems.add("one of kfp (a KubeflowPipelines install) or cluster is required")
+        namespace = namespace if namespace is not None else DEFAULT_NAMESPACE
+        api_url = api_url if api_url is not None else DEFAULT_API_URL
         for prop, value in (
             ("namespace", namespace),
             ("service_account_name", service_account_name),
@@ -214,7 +245,7 @@ class KubeflowPipeline(MlPipelineBase):
             for problem in schedule_input_problems(spec_parameter_types(pipeline), schedule_input):
                 problems.add(problem)
         problems.raise_if_any()
-        assert key is not None
+        assert key is not None and cluster is not None
 
         self.spec = pipeline
         self.encryption_key: kms.IKey = key
@@ -270,35 +301,32 @@ class KubeflowPipeline(MlPipelineBase):
         self.ir_yaml = self.compiled.ir_yaml.replace(_IMAGE_PLACEHOLDER, component_image)
         self.service_account_name = service_account_name or f"{self.compiled.name[:56]}-runner"
 
-        self.role = ManagedPolicyRole(
+        self.role, self.service_account_manifest = pipeline_service_account(
             self,
             "PodRole",
-            assumed_by=iam.ServicePrincipal("pods.eks.amazonaws.com"),
+            cluster=self.cluster,
+            namespace=namespace,
+            name=self.service_account_name,
             description=f"Pods of the KFP pipeline {self.compiled.name}",
         )
-        assert self.role.assume_role_policy is not None
-        self.role.assume_role_policy.add_statements(
-            iam.PolicyStatement(
-                actions=["sts:TagSession"],
-                principals=[iam.ServicePrincipal("pods.eks.amazonaws.com")],
-            )
+        self.pod_identity = cast(
+            eks_v2.CfnPodIdentityAssociation, self.node.find_child("PodRoleAssociation")
         )
         self._grant_run(role, artifact_bucket, folder)
-        self.pod_identity = eks.CfnPodIdentityAssociation(
-            self,
-            "PodIdentity",
-            cluster_name=cluster.cluster_name,
-            namespace=namespace,
-            service_account=self.service_account_name,
-            role_arn=self.role.role_arn,
-        )
+        self.kfp = kfp
+        if kfp is not None:
+            kfp.grant_pipeline_root(self.role)
+            self.service_account_manifest.node.add_dependency(kfp.namespace_manifest)
         self.manifest = eks_v2.KubernetesManifest(
             self,
             "Registration",
             cluster=self.cluster,
             manifest=self._manifests(api_url, component_image, schedule, schedule_input or {}),
         )
-        self.manifest.node.add_dependency(self.pod_identity)
+        self.manifest.node.add_dependency(self.pod_identity, self.service_account_manifest)
+        if kfp is not None:
+            # The Job calls KFP's API, which the chart installs.
+            self.manifest.node.add_dependency(kfp.chart)
 
     # --- public API ---------------------------------------------------------------------------
 
@@ -353,31 +381,26 @@ class KubeflowPipeline(MlPipelineBase):
             "capabilities": {"drop": ["ALL"]},
             "seccompProfile": {"type": "RuntimeDefault"},
         }
+        stored, values = _stored_ir(self.ir_yaml)
+        file_name = "pipeline.yaml.gz" if values is not None else "pipeline.yaml"
+        data = {"binaryData" if values is not None else "data": {file_name: stored}}
         environment = {
             "KFP_API": api_url,
             "PIPELINE_NAME": self.compiled.name,
             "PIPELINE_VERSION": self.pipeline_version,
-            "PIPELINE_FILE": "/etc/mlpipes/pipeline.yaml",
+            "PIPELINE_FILE": f"/etc/mlpipes/{file_name}",
             "DESCRIPTION": self.compiled.description,
             "SCHEDULE": schedule or "",
             "SCHEDULE_INPUT": json.dumps(dict(schedule_input), sort_keys=True),
             "SERVICE_ACCOUNT": self.service_account_name,
+            **(values or {}),
         }
         return [
             {
                 "apiVersion": "v1",
-                "kind": "ServiceAccount",
-                "metadata": {
-                    "name": self.service_account_name,
-                    "namespace": self.namespace,
-                    "labels": labels,
-                },
-            },
-            {
-                "apiVersion": "v1",
                 "kind": "ConfigMap",
                 "metadata": {"name": name, "namespace": self.namespace, "labels": labels},
-                "data": {"pipeline.yaml": self.ir_yaml},
+                **data,
             },
             {
                 "apiVersion": "batch/v1",
@@ -531,6 +554,31 @@ class KubeflowPipeline(MlPipelineBase):
             "the condition steps read the reports their runs write under per-run keys, inside "
             "this pipeline's artifact folder only",
         )
+
+
+def _stored_ir(ir_yaml: str) -> tuple[str, dict[str, str] | None]:
+    """The IR as the registration's ConfigMap stores it: gzip, base64-encoded, with each
+    deploy-time value (a CDK token) as ``__MLPIPES_VALUE_<n>__`` and the values, as the Job's
+    environment variables ``MLPIPES_VALUE_<n>``.
+
+    The IR repeats the component's source in every task's executor, so it compresses about
+    tenfold: the manifest, sent to the kubectl provider twice on an update (old and new
+    properties), stays far below its 262,144-byte payload limit. When a value is encoded in a
+    way this cannot see, the IR is stored as text (and the values ``None``).
+    """
+    values: dict[str, str] = {}
+
+    def placeholder(match: re.Match[str]) -> str:
+        token = match.group(0)
+        name = next((k for k, v in values.items() if v == token), f"MLPIPES_VALUE_{len(values)}")
+        values[name] = token
+        return f"__{name}__"
+
+    static = _STRING_TOKEN.sub(placeholder, ir_yaml)
+    if Token.is_unresolved(static):
+        return ir_yaml, None
+    packed = gzip.compress(static.encode(), compresslevel=9, mtime=0)
+    return base64.b64encode(packed).decode(), values
 
 
 def _name_of(kind: str, request: Mapping[str, Any]) -> str:

@@ -20,6 +20,7 @@ from mlpipes_constructs._internal.validation import Problems, is_unresolved
 from mlpipes_constructs.compliance import acknowledge, acknowledge_wildcard
 from mlpipes_constructs.iam import ManagedPolicyRole
 from mlpipes_constructs.kubeflow import _manifests as manifests
+from mlpipes_constructs.kubeflow._pod_identity import pipeline_service_account
 from mlpipes_constructs.kubeflow.cluster import KubeflowCluster
 
 #: MySQL 8.4 LTS, the major version of KFP 2.17.0's own in-cluster MySQL (``mysql:8.4``).
@@ -295,13 +296,13 @@ class KubeflowPipelines(Construct):
             description=f"Pod Identity role of {who} ({manifests.KFP_NAMESPACE}/{service_account})",
         )
 
-    def _grant_artifacts(self, role: ManagedPolicyRole, *, write: bool) -> None:
+    def _grant_artifacts(self, role: ManagedPolicyRole, *, write: bool) -> iam.Grant:
         """Objects under the KFP prefix (read, or read and write), and the keys they use."""
         objects = self.artifact_bucket.arn_for_objects(f"{self.artifact_prefix}/*")
         actions = ["s3:GetObject", "s3:GetObjectVersion"]
         if write:
             actions += ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"]
-        role.add_to_policy(iam.PolicyStatement(actions=actions, resources=[objects]))
+        grant = iam.Grant.add_to_principal(grantee=role, actions=actions, resource_arns=[objects])
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["s3:ListBucket"],
@@ -327,6 +328,7 @@ class KubeflowPipelines(Construct):
             f"KFP names artifacts, pipeline packages and logs at run time, all under the "
             f"'{self.artifact_prefix}/' prefix of the artifact bucket",
         )
+        return grant
 
     def _sync_credentials(self, image: str) -> None:
         role = self.cluster.add_pod_identity_role(
@@ -366,25 +368,50 @@ class KubeflowPipelines(Construct):
 
     # -- for pipelines -------------------------------------------------------------------
 
-    def add_pipeline_service_account(
-        self, construct_id: str, *, name: str, namespace: str = manifests.KFP_NAMESPACE
-    ) -> ManagedPolicyRole:
-        """A service account for pipeline tasks, with a Pod Identity role returned to grant to.
+    def grant_pipeline_root(self, role: ManagedPolicyRole) -> iam.Grant:
+        """Let ``role`` read and write what KFP's launcher stores for a run: the objects under
+        ``artifact_prefix`` (the pipeline root :attr:`pipeline_root` included), listing that
+        prefix, and the keys they are encrypted with.
 
-        The role can already read and write the pipeline root (artifacts under
-        ``artifact_prefix``); grant it what the tasks call (e.g. SageMaker jobs, PassRole).
+        Every service account runs execute as needs it; :class:`KubeflowPipeline` and
+        :meth:`add_pipeline_service_account` grant it. Returns the grant of the objects.
         """
-        manifest = self.cluster.cluster.add_manifest(
-            f"{construct_id}ServiceAccount", manifests.service_account_manifest(name, namespace)
-        )
-        manifest.node.add_dependency(self.namespace_manifest)
-        role = self.cluster.add_pod_identity_role(
+        return self._grant_artifacts(role, write=True)
+
+    def add_pipeline_service_account(
+        self,
+        construct_id: str,
+        *,
+        name: str,
+        namespace: str = manifests.KFP_NAMESPACE,
+        scope: Construct | None = None,
+    ) -> ManagedPolicyRole:
+        """A service account for runs of a pipeline compiled and registered elsewhere, with
+        its Pod Identity role returned to grant to.
+
+        The account is bound to KFP's ``pipeline-runner`` Role (what the run's pods do in the
+        namespace), and the role may read and write the pipeline root
+        (:meth:`grant_pipeline_root`); grant it what the tasks call. Start the runs with this
+        ``service_account``. :class:`KubeflowPipeline` makes its own account the same way (give
+        it ``kfp=``), with the role scoped to its spec's jobs: use this only for pipelines it
+        does not build.
+
+        Args:
+            construct_id: the id of the role; its association and manifest are named after it.
+            name: the service account.
+            namespace: its namespace. Default: ``"kubeflow"``.
+            scope: where the role and manifest are created. Default: the cluster construct.
+        """
+        role, manifest = pipeline_service_account(
+            scope or self.cluster,
             construct_id,
+            cluster=self.cluster.cluster_ref,
             namespace=namespace,
-            service_account=name,
+            name=name,
             description=f"Pod Identity role of pipeline tasks ({namespace}/{name})",
         )
-        self._grant_artifacts(role, write=True)
+        manifest.node.add_dependency(self.namespace_manifest)
+        self.grant_pipeline_root(role)
         return role
 
 

@@ -1,4 +1,5 @@
-"""Kubeflow Pipelines on a private Amazon EKS cluster, on the foundation."""
+"""Kubeflow Pipelines on a private Amazon EKS cluster, on the foundation, running the reference
+pipeline."""
 
 from __future__ import annotations
 
@@ -6,22 +7,35 @@ from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import CfnOutput
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from mlpipes_constructs.foundation import FoundationResources
-from mlpipes_constructs.kubeflow import KubeflowCluster, KubeflowPipelines
+from mlpipes_constructs.core import JobPlacementOptions
+from mlpipes_constructs.foundation import FoundationResources, SageMakerJobRole
+from mlpipes_constructs.kubeflow import KubeflowCluster, KubeflowPipeline, KubeflowPipelines
+from mlpipes_constructs.reference import reference_pipeline
 from mlpipes_constructs.stacks.base import MlpipesStack
 
-#: The service account the reference pipeline's tasks run as.
+#: The service account the reference pipeline's runs execute as.
 PIPELINE_SERVICE_ACCOUNT = "mlpipes-reference-pipeline"
+#: The model package group this stack's runs register models in (its own, so it does not
+#: collide with the other orchestrators' groups).
+MODEL_PACKAGE_GROUP = "mlpipes-review-classifier-kfp"
+INPUT_DATA_PREFIX = "data/reviews/"
 
 
 class KubeflowStack(MlpipesStack):
-    """A :class:`KubeflowCluster` (EKS Auto Mode, private API) with :class:`KubeflowPipelines`.
+    """A :class:`KubeflowCluster` (EKS Auto Mode, private API) with :class:`KubeflowPipelines`,
+    running the reference review-classifier pipeline as a :class:`KubeflowPipeline`.
 
     KFP's metadata is in RDS for MySQL and its artifacts in the foundation bucket under
     ``kfp/``; the UI and API are reached with ``kubectl port-forward`` by the ``admin_roles``.
+    The reference pipeline is registered with KFP at deploy time (no recurring run: start runs
+    from the UI or the API, as the service account :data:`PIPELINE_SERVICE_ACCOUNT`); its
+    SageMaker jobs run in the foundation VPC's private subnets as a job role created here, on
+    the foundation bucket and key.
 
     Args:
         foundation: the platform to build on.
@@ -39,15 +53,53 @@ class KubeflowStack(MlpipesStack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        bucket = foundation.artifact_bucket
         self.cluster = KubeflowCluster(
             self, "Cluster", foundation=foundation, admin_roles=admin_roles
         )
         self.pipelines = KubeflowPipelines(
-            self, "Pipelines", cluster=self.cluster, artifact_bucket=foundation.artifact_bucket
+            self, "Pipelines", cluster=self.cluster, artifact_bucket=bucket
         )
-        self.pipeline_role = self.pipelines.add_pipeline_service_account(
-            "ReferencePipelineTasks", name=PIPELINE_SERVICE_ACCOUNT
+        self.job_security_group = ec2.SecurityGroup(
+            self,
+            "JobSecurityGroup",
+            vpc=foundation.vpc,
+            description="Network interfaces of the SageMaker jobs of the Kubeflow pipeline",
+            allow_all_outbound=True,
         )
+        self.job_role = SageMakerJobRole(
+            self,
+            "JobRole",
+            bucket=bucket,
+            encryption_key=foundation.encryption_key,
+            vpc=foundation.vpc,
+        )
+        self.model_package_group = sagemaker.CfnModelPackageGroup(
+            self,
+            "ModelPackageGroup",
+            model_package_group_name=MODEL_PACKAGE_GROUP,
+            model_package_group_description="Review classifiers trained by Kubeflow Pipelines",
+        )
+        self.pipeline = KubeflowPipeline(
+            self,
+            "ReviewClassifier",
+            kfp=self.pipelines,
+            pipeline=reference_pipeline(
+                self.region,
+                input_data_uri=f"s3://{bucket.bucket_name}/{INPUT_DATA_PREFIX}",
+                model_package_group_name=MODEL_PACKAGE_GROUP,
+            ),
+            job_role=self.job_role,
+            artifact_bucket=bucket,
+            encryption_key=foundation.encryption_key,
+            placement=JobPlacementOptions(
+                vpc=foundation.vpc,
+                vpc_subnets=foundation.private_subnets,
+                security_groups=[self.job_security_group],
+            ),
+            service_account_name=PIPELINE_SERVICE_ACCOUNT,
+        )
+        self.pipeline_role = self.pipeline.role
         CfnOutput(self, "ClusterName", value=self.cluster.cluster_name)
         CfnOutput(self, "KfpApiUrl", value=self.pipelines.api_url)
         CfnOutput(
@@ -59,3 +111,6 @@ class KubeflowStack(MlpipesStack):
         CfnOutput(
             self, "DatabaseEndpoint", value=self.pipelines.database.db_instance_endpoint_address
         )
+        CfnOutput(self, "PipelineName", value=self.pipeline.pipeline_name)
+        CfnOutput(self, "PipelineVersion", value=self.pipeline.pipeline_version)
+        CfnOutput(self, "PipelineServiceAccount", value=PIPELINE_SERVICE_ACCOUNT)

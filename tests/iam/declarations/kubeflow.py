@@ -1,17 +1,23 @@
-"""Run-time calls of the Kubeflow stack: the EKS cluster role, the kubectl provider, and the
-Pod Identity roles of KFP's service accounts, the credentials job and the pipeline tasks."""
+"""Run-time calls of the Kubeflow stack: the EKS cluster role, the kubectl provider, the Pod
+Identity roles of KFP's service accounts, the credentials job and the reference pipeline's
+runs, and the SageMaker job role of the reference pipeline."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from tests.iam.calls import Call, Declaration, Expect, RoleCalls
+from tests.iam.calls import OTHER_ACCOUNT, Call, Declaration, Expect, RoleCalls
 from tests.iam.cfn import ACCOUNT, REGION
 from tests.iam.declarations._common import (
     ARN,
+    DOC_SAGEMAKER_DEPUTY,
     OTHER_BUCKET,
     OTHER_KEY,
+    JobScope,
+    assume_role_calls,
     foundation,
+    job_calls,
+    pass_role_calls,
 )
 from tests.iam.model import AppModel, RoleSelector, Use
 
@@ -24,6 +30,12 @@ DOC_KFP_S3 = (
 DOC_SECRETS = "https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html"
 DOC_LAMBDA_ROLE = "https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html"
 DOC_KUBECTL = "https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_eks_v2-readme.html"
+DOC_SAGEMAKER_SAR = (
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemakerai.html"
+)
+DOC_SAGEMAKER_TAGS = (
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/security_iam_id-based-policy-examples.html"
+)
 DOC_PROVIDER = (
     "https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.custom_resources-readme.html"
 )
@@ -180,6 +192,142 @@ def _credentials_sync(model: AppModel, stack: str) -> Iterator[Call]:
     yield from _pod_identity_trust(model, role)
 
 
+#: What the reference pipeline's tasks name their jobs: ``<slug>-<run token>``, the token being
+#: 20 hex digits of the SHA-256 of the KFP run id (``_components.run_step``).
+KFP_RUN_TOKEN = "0a1b2c3d4e5f60718293"
+PIPELINE_SERVICE_ACCOUNT = "mlpipes-reference-pipeline"
+PIPELINE_FOLDER = "pipelines/mlpipes-review-classifier/"
+MODEL_PACKAGE_GROUP = "mlpipes-review-classifier-kfp"
+JOB_ROLE = RoleSelector("sagemaker.amazonaws.com")
+#: (API noun, SageMaker resource type, the slugs of the reference pipeline's steps of it).
+_JOBS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (
+        "ProcessingJob",
+        "processing-job",
+        ("mlpipes-review-c-preprocess", "mlpipes-review-c-evaluate"),
+    ),
+    ("TrainingJob", "training-job", ("mlpipes-review-c-train",)),
+    ("TransformJob", "transform-job", ("mlpipes-review-c-batchtransform",)),
+)
+
+
+def _sagemaker(resource_type: str, name: str, account: str = ACCOUNT) -> str:
+    return f"arn:aws:sagemaker:{REGION}:{account}:{resource_type}/{name}"
+
+
+def _pipeline_tasks(model: AppModel, stack: str) -> Iterator[Call]:
+    """What ``run_step`` calls for the reference pipeline's steps, and KFP's launcher in the
+    same pods (the pipeline root under ``kfp/``)."""
+    shared = foundation(model)
+    for noun, resource_type, slugs in _JOBS:
+        for slug in slugs:
+            job = _sagemaker(resource_type, f"{slug}-{KFP_RUN_TOKEN}")
+            yield Call(f"Create{noun} {slug}", f"sagemaker:Create{noun}", job, DOC_SAGEMAKER_SAR)
+            yield Call(f"tag {slug} on creation", "sagemaker:AddTags", job, DOC_SAGEMAKER_TAGS)
+            yield Call(
+                f"Describe{noun} {slug}", f"sagemaker:Describe{noun}", job, DOC_SAGEMAKER_SAR
+            )
+            yield Call(f"Stop{noun} {slug}", f"sagemaker:Stop{noun}", job, DOC_SAGEMAKER_SAR)
+        yield Call(
+            f"Create{noun} named outside the pipeline's steps",
+            f"sagemaker:Create{noun}",
+            _sagemaker(resource_type, f"other-pipeline-{KFP_RUN_TOKEN}"),
+            DOC_SAGEMAKER_SAR,
+            expect=Expect.DENIED,
+        )
+        yield Call(
+            f"Describe{noun} of another account",
+            f"sagemaker:Describe{noun}",
+            _sagemaker(resource_type, f"{slugs[0]}-{KFP_RUN_TOKEN}", OTHER_ACCOUNT),
+            DOC_SAGEMAKER_SAR,
+            expect=Expect.DENIED,
+        )
+    model_arn = _sagemaker("model", f"mlpipes-review-c-createmodel-{KFP_RUN_TOKEN}")
+    yield Call("CreateModel", "sagemaker:CreateModel", model_arn, DOC_SAGEMAKER_SAR)
+    yield Call("tag the model", "sagemaker:AddTags", model_arn, DOC_SAGEMAKER_TAGS)
+    yield Call(
+        "CreateModel outside the pipeline's steps",
+        "sagemaker:CreateModel",
+        _sagemaker("model", f"other-model-{KFP_RUN_TOKEN}"),
+        DOC_SAGEMAKER_SAR,
+        expect=Expect.DENIED,
+    )
+    # AWS authorizes CreateModelPackage on the new version.
+    version = _sagemaker("model-package", f"{MODEL_PACKAGE_GROUP}/1")
+    yield Call(
+        "register a model version", "sagemaker:CreateModelPackage", version, DOC_SAGEMAKER_SAR
+    )
+    yield Call(
+        "register in another group",
+        "sagemaker:CreateModelPackage",
+        _sagemaker("model-package", "mlpipes-review-classifier-sfn/1"),
+        DOC_SAGEMAKER_SAR,
+        expect=Expect.DENIED,
+    )
+    yield Call(
+        "delete a model version",
+        "sagemaker:DeleteModelPackage",
+        version,
+        DOC_SAGEMAKER_SAR,
+        expect=Expect.DENIED,
+    )
+    yield Call(
+        "create an endpoint, which the reference pipeline has not",
+        "sagemaker:CreateEndpoint",
+        _sagemaker("endpoint", "mlpipes-review-classifier"),
+        DOC_SAGEMAKER_SAR,
+        expect=Expect.DENIED,
+    )
+    yield from pass_role_calls(model.role(stack, JOB_ROLE).arn, DOC_SAGEMAKER_SAR)
+    report = (
+        f"{shared.bucket_arn}/{PIPELINE_FOLDER}{KFP_RUN_TOKEN}/Evaluate/output/evaluation/"
+        "evaluation.json"
+    )
+    via_s3 = {"kms:ViaService": f"s3.{REGION}.amazonaws.com", "kms:CallerAccount": ACCOUNT}
+    read = Call("read the evaluation report", "s3:GetObject", report, DOC_KFP_S3)
+    yield read
+    yield Call("decrypt the report", "kms:Decrypt", shared.key_arn, DOC_KFP_S3, context=via_s3)
+    yield read.denied(
+        "read another pipeline's report",
+        resource=f"{shared.bucket_arn}/pipelines/other-pipeline/{KFP_RUN_TOKEN}/evaluation.json",
+    )
+    yield Call(
+        "overwrite the report",
+        "s3:PutObject",
+        report,
+        DOC_KFP_S3,
+        expect=Expect.DENIED,
+    )
+    yield from _artifact_calls(model, write=True)
+    yield from _pod_identity_trust(
+        model, model.role(stack, _pod_role(PIPELINE_SERVICE_ACCOUNT)).arn
+    )
+
+
+def _job_security_groups(model: AppModel, stack: str) -> tuple[str, ...]:
+    logical_id, _ = model.only(
+        stack,
+        "AWS::EC2::SecurityGroup",
+        lambda p: "SageMaker jobs" in str(p.get("GroupDescription", "")),
+    )
+    return (model.ref(stack, logical_id),)
+
+
+def _job_role(model: AppModel, stack: str) -> Iterator[Call]:
+    yield from job_calls(
+        model,
+        JobScope(
+            read_prefix="data/reviews/part-0000.csv",
+            write_prefix=f"{PIPELINE_FOLDER}{KFP_RUN_TOKEN}/train/model.tar.gz",
+            outside_prefix="private/salaries.csv",
+            job_name=f"mlpipes-review-c-preprocess-{KFP_RUN_TOKEN}",
+            security_groups=_job_security_groups(model, stack),
+        ),
+    )
+    role = model.role(stack, JOB_ROLE)
+    yield from assume_role_calls(role.arn, "sagemaker.amazonaws.com", DOC_SAGEMAKER_DEPUTY)
+
+
 def _cluster_role(model: AppModel, stack: str) -> Iterator[Call]:
     shared = foundation(model)
     grant = {"kms:GrantIsForAWSResource": "true", "kms:CallerAccount": ACCOUNT}
@@ -282,10 +430,11 @@ DECLARATIONS: tuple[Declaration, ...] = (
     ),
     RoleCalls(
         STACK,
-        "reference pipeline tasks",
-        _pod_role("mlpipes-reference-pipeline"),
-        _kfp_role("mlpipes-reference-pipeline", write=True),
+        "reference pipeline runs",
+        _pod_role(PIPELINE_SERVICE_ACCOUNT),
+        _pipeline_tasks,
     ),
+    RoleCalls(STACK, "reference pipeline job role", JOB_ROLE, _job_role),
     RoleCalls(
         STACK,
         "database credentials job",

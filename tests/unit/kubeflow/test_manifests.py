@@ -87,7 +87,9 @@ def _ours() -> Iterator[dict[str, Any]]:
         provisioner="ebs.csi.eks.amazonaws.com",
         key_arn="arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666",
     )
-    yield manifests.service_account_manifest("mlpipes-reference-pipeline", "kubeflow")
+    yield from manifests.pipeline_service_account_manifests(
+        "mlpipes-reference-pipeline", "kubeflow"
+    )
     yield from manifests.credentials_sync_manifests(
         secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:kfp-db-AbCdEf",
         username="kfp",
@@ -261,3 +263,34 @@ def test_our_manifests_are_hardened() -> None:
             "verbs": ["get", "patch", "create"],
         }
     ]
+
+
+def test_a_pipelines_service_account_may_do_what_kfps_runner_does(
+    rendered: list[dict[str, Any]],
+) -> None:
+    account, binding = manifests.pipeline_service_account_manifests("reviews-runner", "kubeflow")
+    assert account["metadata"] == {"name": "reviews-runner", "namespace": "kubeflow"}
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "reviews-runner", "namespace": "kubeflow"}
+    ]
+    # The bound Role is the install's own runner Role, with what Argo's executor must call.
+    (role,) = [
+        document
+        for document in rendered
+        if document["kind"] == binding["roleRef"]["kind"]
+        and document["metadata"]["name"] == binding["roleRef"]["name"]
+        and document["metadata"].get("namespace") == "kubeflow"
+    ]
+
+    def allowed(group: str, resource: str, verb: str) -> bool:
+        return any(
+            group in rule["apiGroups"]
+            and resource in rule["resources"]
+            and (verb in rule["verbs"] or "*" in rule["verbs"])
+            for rule in role["rules"]
+        )
+
+    assert allowed("argoproj.io", "workflowtaskresults", "create")
+    assert allowed("argoproj.io", "workflowtaskresults", "patch")
+    assert allowed("", "configmaps", "get")
+    assert allowed("", "pods", "get")

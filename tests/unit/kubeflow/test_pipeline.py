@@ -3,7 +3,10 @@ and bad props."""
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
+import re
 from typing import Any
 
 import aws_cdk as cdk
@@ -17,10 +20,13 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
 from aws_cdk.lambda_layer_kubectl_v35 import KubectlV35Layer
 
+from mlpipes_app.config import cdk_json_context
 from mlpipes_constructs.errors import PropsValidationError
+from mlpipes_constructs.kubeflow import KubeflowCluster, KubeflowPipelines
 from mlpipes_constructs.kubeflow.pipeline import KubeflowPipeline
 from mlpipes_constructs.reference import reference_pipeline
 from tests.conftest import TEST_ENV
+from tests.unit.kubeflow.conftest import imported_foundation
 
 #: The Kubernetes version of the test cluster (its schemas ship with kubernetes-validate).
 KUBERNETES_VERSION = "1.35.0"
@@ -48,11 +54,10 @@ def _pipeline(**props: Any) -> tuple[cdk.Stack, KubeflowPipeline]:
     construct = KubeflowPipeline(
         stack,
         "Pipeline",
-        cluster=cluster,
         pipeline=reference_pipeline(input_data_uri="s3://artifacts/data/"),
         job_role=role,
         artifact_bucket=bucket,
-        **{"component_image": IMAGE, **props},
+        **{"cluster": cluster, "component_image": IMAGE, **props},
     )
     return stack, construct
 
@@ -91,12 +96,23 @@ def test_the_pods_run_as_a_service_account_with_a_pod_identity_role(
     )
     (role,) = trust.values()
     statements = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    assert {
-        action
-        for statement in statements
-        if statement["Principal"] == {"Service": "pods.eks.amazonaws.com"}
-        for action in [statement["Action"]]
-    } == {"sts:AssumeRole", "sts:TagSession"}
+    (statement,) = statements
+    assert statement["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+    assert sorted(statement["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
+    # Only Pod Identity of this account's cluster may assume it.
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+    assert "aws:SourceArn" in statement["Condition"]["ArnEquals"]
+    # The account is bound to KFP's runner Role, as the run's pods need.
+    (manifest,) = [
+        r
+        for r in _resources(template, "Custom::AWSCDK-EKS-KubernetesResource")
+        if "RoleBinding" in json.dumps(r["Properties"]["Manifest"])
+    ]
+    account, binding = json.loads(manifest["Properties"]["Manifest"])
+    assert account["kind"] == "ServiceAccount"
+    assert account["metadata"]["name"] == "mlpipes-review-classifier-runner"
+    assert binding["roleRef"]["name"] == "pipeline-runner"
+    assert binding["subjects"][0]["name"] == "mlpipes-review-classifier-runner"
 
 
 def test_the_pod_role_is_scoped_to_the_pipelines_jobs_and_passes_only_the_job_role(
@@ -134,9 +150,12 @@ def test_the_registration_manifests_hold_the_ir_and_a_hardened_job(
     synthesized: tuple[KubeflowPipeline, dict[str, Any]],
 ) -> None:
     construct, template = synthesized
-    service_account, config_map, job = _manifest(template)
-    assert service_account["kind"] == "ServiceAccount"
-    ir = yaml.safe_load(config_map["data"]["pipeline.yaml"])
+    config_map, job = _manifest(template)
+    # Stored compressed: the same IR once decompressed, deploy-time values aside.
+    stored = gzip.decompress(base64.b64decode(config_map["binaryData"]["pipeline.yaml.gz"]))
+    values = re.compile(r"__MLPIPES_VALUE_[0-9]+__|\$\{Token\[[^\]]*\]\}")
+    assert values.sub("<v>", stored.decode()) == values.sub("<v>", construct.ir_yaml)
+    ir = yaml.safe_load(stored)
     images = {e["container"]["image"] for e in ir["deploymentSpec"]["executors"].values()}
     assert images == {IMAGE}
     assert config_map["metadata"]["name"] == job["metadata"]["name"]
@@ -148,10 +167,11 @@ def test_the_registration_manifests_hold_the_ir_and_a_hardened_job(
     assert json.loads(env["SCHEDULE_INPUT"]) == {"AccuracyThreshold": 0.8}
     assert env["SERVICE_ACCOUNT"] == "mlpipes-review-classifier-runner"
     assert env["KFP_API"] == "http://ml-pipeline.kubeflow.svc.cluster.local:8888"
+    assert env["PIPELINE_FILE"] == "/etc/mlpipes/pipeline.yaml.gz"
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     assert pod["automountServiceAccountToken"] is False
-    size = len(json.dumps([service_account, config_map, job]))
+    size = len(json.dumps([config_map, job]))
     print(f"registration manifests of the reference pipeline: {size} bytes")
     assert size < 262_144
 
@@ -182,6 +202,7 @@ def test_the_default_image_is_built_from_the_packaged_dockerfile() -> None:
     ("props", "message"),
     [
         ({"namespace": "Kube_flow"}, "namespace 'Kube_flow' must be a Kubernetes name"),
+        ({"cluster": None}, "one of kfp \\(a KubeflowPipelines install\\) or cluster is required"),
         ({"service_account_name": "-x"}, "service_account_name '-x' must be a Kubernetes name"),
         ({"api_url": "ml-pipeline:8888"}, "api_url 'ml-pipeline:8888' must be an http"),
         ({"schedule": "0 3 * * *"}, "schedule '0 3 \\* \\* \\*' must be a KFP cron expression"),
@@ -209,3 +230,56 @@ def test_every_registration_manifest_validates_for_the_clusters_kubernetes_versi
     for manifest in _manifest(synthesized[1]):
         # strict: unknown fields are errors too.
         assert kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+
+
+def test_on_a_kfp_install_the_install_gives_cluster_namespace_and_api() -> None:
+    app = cdk.App(context=cdk_json_context())
+    stack = cdk.Stack(app, "OnInstall", env=TEST_ENV)
+    foundation = imported_foundation(stack)
+    kfp = KubeflowPipelines(
+        stack,
+        "Pipelines",
+        cluster=KubeflowCluster(stack, "Cluster", foundation=foundation),
+        artifact_bucket=foundation.artifact_bucket,
+    )
+    props: dict[str, Any] = {
+        "pipeline": reference_pipeline(input_data_uri="s3://artifacts/data/"),
+        "job_role": iam.Role.from_role_arn(stack, "JobRole", "arn:aws:iam::123456789012:role/j"),
+        "artifact_bucket": foundation.artifact_bucket,
+        "encryption_key": foundation.encryption_key,
+        "component_image": IMAGE,
+    }
+    with pytest.raises(PropsValidationError) as refused:
+        KubeflowPipeline(
+            stack, "Both", kfp=kfp, cluster=kfp.cluster.cluster, namespace="other", **props
+        )
+    assert "'kfp' and 'cluster' cannot be used together" in str(refused.value)
+    assert "'kfp' and 'namespace' cannot be used together" in str(refused.value)
+    construct = KubeflowPipeline(stack, "OnInstall", kfp=kfp, **props)
+    assert construct.namespace == kfp.namespace
+    assert construct.cluster.node.path == kfp.cluster.cluster.node.path
+    # The registration waits for the install, and the runs may use KFP's pipeline root.
+    dependencies = {d.node.path for d in construct.manifest.node.dependencies}
+    assert kfp.chart.node.path in dependencies
+    document = stack.resolve(construct.role.managed_policy.document.to_json())
+    written = [
+        statement["Resource"]
+        for statement in document["Statement"]
+        if "s3:PutObject" in statement["Action"]
+    ]
+    assert written == ["arn:aws:s3:::mlpipes-artifacts/kfp/*"]
+
+
+def test_deploy_time_values_of_the_ir_become_the_jobs_environment() -> None:
+    stack, _ = _pipeline(component_image=None)
+    template = Template.from_stack(stack).to_json()
+    config_map, job = _manifest(template)
+    stored = gzip.decompress(base64.b64decode(config_map["binaryData"]["pipeline.yaml.gz"]))
+    placeholders = set(re.findall(r"__(MLPIPES_VALUE_[0-9]+)__", stored.decode()))
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    env = {item["name"]: item["value"] for item in container["env"]}
+    # The image (an asset's URI), the role ARN, the bucket and the key are deploy-time values.
+    assert len(placeholders) >= 3
+    assert placeholders == {name for name in env if name.startswith("MLPIPES_VALUE_")}
+    assert all(env[name] == "<token>" for name in placeholders)
+    assert "${Token[" not in stored.decode()

@@ -91,9 +91,14 @@ def test_kfp_service_accounts_get_pod_identity_roles(kubeflow_stack: Built) -> N
 
 
 def test_artifact_access_is_scoped_to_the_kfp_prefix(kubeflow_stack: Built) -> None:
+    policies = kubeflow_stack.template.find_resources("AWS::IAM::ManagedPolicy")
+    # KFP's own roles (API server, UI, runner, credentials job): the KFP prefix only.
     documents = [
-        props["PolicyDocument"] for props in _props(kubeflow_stack, "AWS::IAM::ManagedPolicy")
+        policy["Properties"]["PolicyDocument"]
+        for logical_id, policy in policies.items()
+        if logical_id.startswith("ClusterPipelines")
     ]
+    assert len(documents) == 4
     object_resources = [
         json.dumps(statement["Resource"])
         for document in documents
@@ -134,9 +139,10 @@ def test_payloads_and_templates_stay_within_the_limits(kubeflow_stack: Built) ->
         for resource in template["Resources"].values()
         if resource["Type"].startswith("Custom::AWSCDK-EKS-")
     ]
-    # An update sends the old and the new properties: both must fit together.
+    # An update sends the old and the new properties: both must fit together, with room for
+    # a pipeline four times the reference one (the largest is its registration manifests).
     largest = max(len(json.dumps(props)) for props in custom)
-    assert 2 * largest < KUBECTL_PAYLOAD_LIMIT // 10
+    assert 2 * largest < KUBECTL_PAYLOAD_LIMIT // 4
     size = len(json.dumps(template, separators=(",", ":")))
     assert size < TEMPLATE_LIMIT // 10
     assert len(template["Resources"]) < RESOURCE_LIMIT // 4
@@ -175,3 +181,30 @@ def _install(**props: Any) -> None:
 def test_bad_props_each_give_their_error(props: dict[str, Any], message: str) -> None:
     with pytest.raises(PropsValidationError, match=message):
         _install(**props)
+
+
+def test_the_reference_pipelines_runs_may_use_the_pipeline_root_and_its_reports(
+    kubeflow_stack: Built,
+) -> None:
+    policies = kubeflow_stack.template.find_resources("AWS::IAM::ManagedPolicy")
+    (document,) = [
+        policy["Properties"]["PolicyDocument"]
+        for logical_id, policy in policies.items()
+        if logical_id.startswith("ReviewClassifierPodRole")
+    ]
+    by_resource: dict[str, set[str]] = {}
+    for statement in document["Statement"]:
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        resources = (
+            statement["Resource"]
+            if isinstance(statement["Resource"], list)
+            else [statement["Resource"]]
+        )
+        for resource in resources:
+            by_resource.setdefault(json.dumps(resource), set()).update(actions)
+    kfp = [r for r in by_resource if "/kfp/*" in r]
+    reports = [r for r in by_resource if "/pipelines/mlpipes-review-classifier/*" in r]
+    assert len(kfp) == 1 and {"s3:GetObject", "s3:PutObject"} <= by_resource[kfp[0]]
+    assert len(reports) == 1 and by_resource[reports[0]] == {"s3:GetObject"}

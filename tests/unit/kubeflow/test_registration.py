@@ -4,6 +4,7 @@ keeps one recurring run, of the newest version; re-running it changes nothing.""
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -113,8 +114,11 @@ def kfp() -> Iterator[tuple[FakeKfp, str]]:
 
 
 def _register(url: str, tmp_path: Path, version: str, schedule: str = "") -> str:
-    ir = tmp_path / "pipeline.yaml"
-    ir.write_text(f"# PIPELINE DEFINITION\n# Name: demo\ncomponents: {{}}\n# {version}\n")
+    ir = tmp_path / "pipeline.yaml.gz"
+    text = (
+        f"# PIPELINE DEFINITION\n# Name: demo\ncomponents: {{}}\n# {version} __MLPIPES_VALUE_0__\n"
+    )
+    ir.write_bytes(gzip.compress(text.encode()))
     result = subprocess.run(
         [sys.executable, "-c", SCRIPT],
         env={
@@ -126,6 +130,7 @@ def _register(url: str, tmp_path: Path, version: str, schedule: str = "") -> str
             "SCHEDULE": schedule,
             "SCHEDULE_INPUT": json.dumps({"AccuracyThreshold": 0.8}),
             "SERVICE_ACCOUNT": "demo-runner",
+            "MLPIPES_VALUE_0": "arn:aws:iam::123456789012:role/job",
         },
         capture_output=True,
         text=True,
@@ -149,6 +154,9 @@ def test_the_first_registration_creates_the_pipeline_its_version_and_the_recurri
     assert run["runtime_config"] == {"parameters": {"AccuracyThreshold": 0.8}}
     assert run["service_account"] == "demo-runner"
     assert b'name="uploadfile"' in fake.uploads[0]
+    # The stored IR is decompressed and its deploy-time values filled in.
+    assert b"# v-1 arn:aws:iam::123456789012:role/job\n" in fake.uploads[0]
+    assert b"__MLPIPES_VALUE_" not in fake.uploads[0]
 
 
 def test_registering_again_changes_nothing_and_a_new_version_replaces_the_schedule(
