@@ -95,7 +95,6 @@ ENDPOINT_ACTIONS = (
 DEPLOY_CONFIG_ACTIONS = ("sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint")
 MODEL_PACKAGE_ACTIONS = ("sagemaker:AddTags", "sagemaker:CreateModelPackage")
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
-TRAINING_LOG_ACTIONS = ("logs:DescribeLogStreams", "logs:GetLogEvents")
 
 
 @dataclass(frozen=True)

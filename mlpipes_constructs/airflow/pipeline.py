@@ -19,7 +19,6 @@ from mlpipes_constructs._internal.validation import Problems, is_unresolved
 from mlpipes_constructs.airflow._metrics import environment_metric
 from mlpipes_constructs.airflow._task_permissions import (
     DEPLOY_CONFIG_ACTIONS,
-    TRAINING_LOG_ACTIONS,
     TRAINING_LOG_GROUP,
     DagPermissions,
     dag_permissions,
@@ -335,28 +334,21 @@ class MwaaPipeline(MlPipelineBase):
                 )
             )
         if permissions.training_log_streams:
-            statements.append(
+            # DescribeLogStreams is authorized on the log group, GetLogEvents on the stream.
+            log_group = f"{TRAINING_LOG_GROUP}"
+            statements += [
                 iam.PolicyStatement(
-                    actions=list(TRAINING_LOG_ACTIONS),
+                    actions=["logs:DescribeLogStreams"],
+                    resources=[_log_arn(stack, log_group)],
+                ),
+                iam.PolicyStatement(
+                    actions=["logs:GetLogEvents"],
                     resources=[
-                        stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name=f"{TRAINING_LOG_GROUP}:log-stream:{pattern}",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
+                        _log_arn(stack, f"{log_group}:log-stream:{pattern}")
                         for pattern in permissions.training_log_streams
-                    ]
-                    + [
-                        stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name=TRAINING_LOG_GROUP,
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
                     ],
-                )
-            )
+                ),
+            ]
         bucket = self.artifact_bucket
         if permissions.reads_reports or permissions.checks_inputs:
             folder = bucket.arn_for_objects(f"{self.artifact_folder}*")
@@ -401,3 +393,12 @@ class MwaaPipeline(MlPipelineBase):
                     )
                 )
         return statements
+
+
+def _log_arn(stack: Stack, resource_name: str) -> str:
+    return stack.format_arn(
+        service="logs",
+        resource="log-group",
+        resource_name=resource_name,
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+import jsii
+from aws_cdk import Duration, IStableAnyProducer, Lazy, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
@@ -168,6 +170,7 @@ class KubeflowPipelines(Construct):
             timeout=Duration.minutes(15),
         )
         self.chart.node.add_dependency(self.namespace_manifest)
+        _narrow_chart_read(self, cluster.cluster_ref, self.chart_asset)
         self._sync_credentials(credentials_sync_image)
 
     # -- building blocks -----------------------------------------------------------------
@@ -441,3 +444,45 @@ def _validate(
     if not image or any(character.isspace() for character in image):
         problems.add(f"credentials_sync_image '{image}' must be an image reference")
     problems.raise_if_any()
+
+
+#: What ``aws_eks_v2.HelmChart`` grants the kubectl handler on the whole asset bucket
+#: (``Bucket.grant_read``): wildcard actions on every asset of the account.
+_BUCKET_READ_ACTIONS = ["s3:GetBucket*", "s3:GetObject*", "s3:List*"]
+
+
+def _narrow_chart_read(scope: Construct, cluster: eks.ICluster, asset: s3_assets.Asset) -> None:
+    """Replace HelmChart's read grant on the asset bucket with ``s3:GetObject`` on the chart's
+    object: the handler only copies that one object (``aws s3 cp <ChartAssetURL>``)."""
+    provider = eks.KubectlProvider.get_kubectl_provider(scope, cluster)
+    handler = provider.node.try_find_child("Handler") if provider else None
+    role = handler.node.try_find_child("ServiceRole") if handler else None
+    policy = role.node.try_find_child("DefaultPolicy") if role else None
+    if not isinstance(policy, iam.Policy):
+        raise ValueError("the kubectl handler of aws_eks_v2 has no default policy to narrow")
+    cfn_policy = policy.node.default_child
+    assert isinstance(cfn_policy, iam.CfnPolicy)
+    chart_object = asset.bucket.arn_for_objects(asset.s3_object_key)
+    cfn_policy.add_property_override(
+        "PolicyDocument.Statement", Lazy.any(_NarrowedStatements(policy, chart_object))
+    )
+
+
+@jsii.implements(IStableAnyProducer)
+class _NarrowedStatements:
+    def __init__(self, policy: iam.Policy, chart_object: str) -> None:
+        self._policy = policy
+        self._chart_object = chart_object
+
+    def produce(self) -> Any:
+        statements = []
+        for statement in self._policy.document.to_json()["Statement"]:
+            actions = statement.get("Action")
+            if sorted(actions if isinstance(actions, list) else [actions]) == _BUCKET_READ_ACTIONS:
+                statement = {
+                    "Action": "s3:GetObject",
+                    "Effect": "Allow",
+                    "Resource": self._chart_object,
+                }
+            statements.append(statement)
+        return statements

@@ -371,11 +371,20 @@ def _kubectl_handler(model: AppModel, stack: str) -> Iterator[Call]:
         DOC_KUBECTL,
         expect=Expect.DENIED,
     )
-    yield Call("download the chart asset", "s3:GetObject", f"{assets}/chart.zip", DOC_KUBECTL)
+    (chart,) = [props for _, props in model.resources(stack, "Custom::AWSCDK-EKS-HelmChart")]
+    chart_object = str(chart["ChartAssetURL"]).replace("s3://", "arn:aws:s3:::", 1)
+    yield Call("download the chart asset", "s3:GetObject", chart_object, DOC_KUBECTL)
+    yield Call(
+        "read another asset of the account",
+        "s3:GetObject",
+        f"{assets}/another-asset.zip",
+        DOC_KUBECTL,
+        expect=Expect.DENIED,
+    )
     yield Call(
         "write to the asset bucket",
         "s3:PutObject",
-        f"{assets}/chart.zip",
+        chart_object,
         DOC_KUBECTL,
         expect=Expect.DENIED,
     )
