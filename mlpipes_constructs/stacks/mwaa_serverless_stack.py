@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +12,8 @@ from constructs import Construct
 
 from mlpipes_constructs.airflow import MwaaServerlessWorkflow
 from mlpipes_constructs.foundation import FoundationResources
+from mlpipes_constructs.reference import reference_pipeline
+from mlpipes_constructs.spec import ConditionStep, Pipeline, RegisterModelStep
 from mlpipes_constructs.stacks.base import MlpipesStack
 
 _S3 = "airflow.providers.amazon.aws"
@@ -41,6 +44,30 @@ def health_check_workflow(bucket_name: str) -> dict[str, Any]:
             },
         }
     }
+
+
+def serverless_reference_pipeline(region: str = "us-east-1", **options: Any) -> Pipeline:
+    """The reference pipeline as MWAA Serverless runs it: without its ``RegisterModel`` step.
+
+    MWAA Serverless runs no custom Python, and its model registry operator cannot send the
+    pipeline's CreateModelPackage request (see ``airflow.serverless_compiler``), so the
+    workflow trains, evaluates, gates on the accuracy, creates the model and runs the batch
+    transform, and registers nothing.
+
+    Args:
+        region: as :func:`~mlpipes_constructs.reference.reference_pipeline`.
+        **options: passed to :func:`~mlpipes_constructs.reference.reference_pipeline`.
+    """
+    pipeline = reference_pipeline(region, **options)
+    dropped = {step.name for step in pipeline.steps if isinstance(step, RegisterModelStep)}
+    steps = [
+        dataclasses.replace(step, if_steps=tuple(n for n in step.if_steps if n not in dropped))
+        if isinstance(step, ConditionStep)
+        else step
+        for step in pipeline.steps
+        if step.name not in dropped
+    ]
+    return dataclasses.replace(pipeline, steps=tuple(steps))
 
 
 class MwaaServerlessStack(MlpipesStack):
