@@ -13,6 +13,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from mlpipes_constructs._internal.subnets import select_subnets
 from mlpipes_constructs._internal.validation import Problems
 from mlpipes_constructs.airflow._condition_gate_function import ConditionGateFunction
 from mlpipes_constructs.airflow._serverless_rules import _is_cron
@@ -164,11 +165,10 @@ class MwaaServerlessPipeline(Construct):
         )
         network_vpc = vpc or (foundation.vpc if foundation else None)
         assert network_vpc is not None
-        subnets = vpc_subnets or (
-            foundation.private_subnets
-            if foundation
-            else ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+        selected = select_subnets(
+            network_vpc, vpc_subnets or (foundation.private_subnets if foundation else None)
         )
+        subnets = ec2.SubnetSelection(subnets=list(selected.subnets))
         code = JobCode(
             self,
             "JobCode",
