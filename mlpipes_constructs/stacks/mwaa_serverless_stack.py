@@ -60,7 +60,11 @@ def serverless_reference_pipeline(region: str = "us-east-1", **options: Any) -> 
         region: as :func:`~mlpipes_constructs.reference.reference_pipeline`.
         **options: passed to :func:`~mlpipes_constructs.reference.reference_pipeline`.
     """
-    pipeline = reference_pipeline(region, **options)
+    return without_registration(reference_pipeline(region, **options))
+
+
+def without_registration(pipeline: Pipeline) -> Pipeline:
+    """``pipeline`` without its register_model steps (and their names in condition branches)."""
     dropped = {step.name for step in pipeline.steps if isinstance(step, RegisterModelStep)}
     steps = [
         dataclasses.replace(step, if_steps=tuple(n for n in step.if_steps if n not in dropped))

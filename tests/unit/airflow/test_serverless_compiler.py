@@ -25,37 +25,21 @@ from mlpipes_constructs.compile import CompileError
 from mlpipes_constructs.compile.naming import is_sagemaker_name
 from mlpipes_constructs.reference import reference_pipeline
 from mlpipes_constructs.spec import (
-    ConditionStep,
     FailStep,
     JsonValue,
     MetricDefinition,
     Pipeline,
     ProcessingStep,
-    RegisterModelStep,
     TrainingMetric,
     local_code_paths,
 )
 from mlpipes_constructs.spec.graph import step_dependencies
+from mlpipes_constructs.stacks.mwaa_serverless_stack import without_registration
 from tests.contract.pipelines import every_step_kind
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/job"
 GATE_ARN = "arn:aws:lambda:us-east-1:123456789012:function:gate"
 TOKEN_TEMPLATE = "{{ " + SERVERLESS_RUN_TOKEN + " }}"
-
-
-def without_registration(pipeline: Pipeline) -> Pipeline:
-    """``pipeline`` without its register_model steps (which MWAA Serverless cannot run)."""
-    dropped = {s.name for s in pipeline.steps if isinstance(s, RegisterModelStep)}
-    steps = []
-    for step in pipeline.steps:
-        if step.name in dropped:
-            continue
-        if isinstance(step, ConditionStep):
-            step = dataclasses.replace(
-                step, if_steps=tuple(n for n in step.if_steps if n not in dropped)
-            )
-        steps.append(step)
-    return dataclasses.replace(pipeline, steps=tuple(steps))
 
 
 REFERENCE = without_registration(reference_pipeline(input_data_uri="s3://artifacts/data/"))
