@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import uuid
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
 import boto3
+import jinja2
 import pytest
 from moto import mock_aws
 
-from mlpipes_constructs.airflow.serverless_compiler import CONDITION_GATE_DIRECTORY
+from mlpipes_constructs.airflow.serverless_compiler import (
+    CONDITION_GATE_DIRECTORY,
+    compile_serverless_workflow,
+)
+from mlpipes_constructs.spec import local_code_paths
+from mlpipes_constructs.stacks.mwaa_serverless_stack import serverless_reference_pipeline
 
 BUCKET = "artifacts"
 REPORT_KEY = "pipelines/p/0123/Evaluate/output/evaluation/evaluation.json"
@@ -96,3 +103,42 @@ def test_a_missing_path_or_report_is_an_error_naming_it(s3: Any) -> None:
         gate.evaluate({"compare": "==", "left": missing, "right": {"const": 1}})
     with pytest.raises(gate.ReportError, match=r"'https://x' is not an s3:// URI"):
         gate.json_value("https://x", "a")
+
+
+def _compiled_gate_event(threshold: float, run_id: str) -> dict[str, Any]:
+    """The payload the compiled reference workflow's gate task sends, rendered as Airflow
+    renders it (``macros.uuid`` is Python's ``uuid``; params are the run's)."""
+    pipeline = serverless_reference_pipeline(input_data_uri=f"s3://{BUCKET}/data/")
+    workflow = compile_serverless_workflow(
+        pipeline,
+        role_arn="arn:aws:iam::123456789012:role/job",
+        artifact_bucket_name=BUCKET,
+        artifact_prefix="pipelines/p/",
+        code_locations={code: f"s3://{BUCKET}/code.zip" for code in local_code_paths(pipeline)},
+        condition_function_arn="arn:aws:lambda:us-east-1:123456789012:function:gate",
+    )
+    template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(
+        workflow.task("CheckAccuracy")["payload"]
+    )
+    text = template.render(
+        macros={"uuid": uuid}, run_id=run_id, params={"AccuracyThreshold": threshold}
+    )
+    rendered: dict[str, Any] = json.loads(text)
+    return rendered
+
+
+def test_the_compiled_gate_payload_passes_or_fails_with_the_spec_message(s3: Any) -> None:
+    run_id = "scheduled__2026-12-01T06:00:00+00:00"
+    token = uuid.uuid5(uuid.NAMESPACE_URL, run_id).hex[:20]
+    s3.put_object(
+        Bucket=BUCKET,
+        Key=f"pipelines/p/{token}/Evaluate/output/evaluation/evaluation.json",
+        Body=json.dumps({"metrics": {"accuracy": {"value": 0.81}}}),
+    )
+    assert gate.handler(_compiled_gate_event(0.7, run_id), None) == {"result": True}
+    with pytest.raises(gate.ConditionFalseError) as raised:
+        gate.handler(_compiled_gate_event(0.9, run_id), None)
+    assert str(raised.value) == "Model accuracy 0.81 is below the threshold 0.9."
+    # Another run reads its own report, which does not exist.
+    with pytest.raises(gate.ReportError, match=r"cannot be read: NoSuchKey"):
+        gate.handler(_compiled_gate_event(0.7, "manual__other"), None)
