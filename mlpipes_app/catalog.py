@@ -148,7 +148,7 @@ STACK_CATALOG: tuple[StackEntry, ...] = (
         "mwaa-serverless",
         "MwaaServerless",
         ("mlpipes_constructs.stacks.mwaa_serverless_stack", "MwaaServerlessStack"),
-        "Amazon MWAA Serverless workflow from a dag-factory definition",
+        "Amazon MWAA Serverless workflow compiled from the reference pipeline spec",
         opt_in=True,
     ),
     _workload(

@@ -13,6 +13,7 @@ from mlpipes_constructs.airflow._serverless_rules import ALLOWED_OPERATORS
 from mlpipes_constructs.airflow.dag_folders import HEALTH_CHECK_DAGS
 from mlpipes_constructs.airflow.environment import MwaaEnvironment
 from mlpipes_constructs.airflow.pipeline import MwaaPipeline
+from mlpipes_constructs.airflow.serverless_pipeline import MwaaServerlessPipeline
 from mlpipes_constructs.airflow.serverless_workflow import MwaaServerlessWorkflow
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "MwaaEnvironment",
     "MwaaLogging",
     "MwaaPipeline",
+    "MwaaServerlessPipeline",
     "MwaaServerlessWorkflow",
     "MwaaSourceFiles",
     "WebserverAccessMode",

@@ -125,12 +125,16 @@ class AirflowRenderer:
         run_root: ``s3://<bucket>/<prefix>``: each run's folder is this plus its run token.
         slugs: each named step's slug; its SageMaker names are ``<slug>-<run token>``.
         code_locations: the S3 URI of each processing code directory's zip, by ``code`` value.
+        run_token: the Jinja expression of the run token. Default: :data:`RUN_TOKEN`, the DAG
+            factory's macro; a workflow that runs no custom Python (MWAA Serverless) gives an
+            expression of Airflow's built-in macros.
     """
 
     pipeline: Pipeline
     run_root: str
     slugs: Mapping[str, str]
     code_locations: Mapping[str, str]
+    run_token: str = RUN_TOKEN
 
     def value(self, value: object) -> Any:
         """A constant as it is; a reference or a ``Join`` as a :class:`Template`."""
@@ -167,7 +171,9 @@ class AirflowRenderer:
         """``destination``, or ``<run root><run token>/<keys>``."""
         if destination is not None:
             return self.value(destination)
-        return Template((self.run_root, Expr(RUN_TOKEN), "".join(f"/{k}" for k in default_keys)))
+        return Template(
+            (self.run_root, Expr(self.run_token), "".join(f"/{k}" for k in default_keys))
+        )
 
     def code_location(self, step: ProcessingStep) -> Any:
         """The S3 URI of the step's code zip."""
@@ -175,7 +181,7 @@ class AirflowRenderer:
 
     def resource_name(self, step_name: str) -> Template:
         """``<slug>-<run token>``: the name of a step's job, model or endpoint config."""
-        return Template((f"{self.slugs[step_name]}-", Expr(RUN_TOKEN)))
+        return Template((f"{self.slugs[step_name]}-", Expr(self.run_token)))
 
     def output_location(self, step_name: str, output_name: str) -> Any:
         """Where a processing step's output goes (the compile core's layout by default)."""

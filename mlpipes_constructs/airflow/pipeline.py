@@ -6,7 +6,6 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar, Unpack
 
-from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -18,11 +17,10 @@ from constructs import Construct
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
 from mlpipes_constructs.airflow._metrics import environment_metric
 from mlpipes_constructs.airflow._task_permissions import (
-    DEPLOY_CONFIG_ACTIONS,
-    TRAINING_LOG_GROUP,
     DagPermissions,
     dag_permissions,
 )
+from mlpipes_constructs.airflow._task_statements import task_statements
 from mlpipes_constructs.airflow.compiler import DAG_FACTORY, CompiledDag, compile_dag
 from mlpipes_constructs.airflow.environment import MwaaEnvironment
 from mlpipes_constructs.compile import JobPlacement
@@ -229,7 +227,15 @@ class MwaaPipeline(MlPipelineBase):
             "TaskPolicy",
             description=f"What the tasks of the Airflow DAG {resolved_dag_id} call",
             roles=[environment.execution_role],
-            statements=self._task_statements(),
+            statements=task_statements(
+                self,
+                self.permissions,
+                job_role=role,
+                artifact_bucket=artifact_bucket,
+                artifact_folder=self.artifact_folder,
+                encryption_key=key,
+                notification_topic=self.notification_topic,
+            ),
         )
         files = self.compiled.files()
         self.dag_file = environment.add_dag_file(
@@ -308,97 +314,3 @@ class MwaaPipeline(MlPipelineBase):
 
     def _metric_dimensions(self) -> Mapping[str, str]:
         return {"DAG": self.dag_id}
-
-    # --- parts --------------------------------------------------------------------------------
-
-    def _task_statements(self) -> list[iam.PolicyStatement]:
-        stack = Stack.of(self)
-        permissions = self.permissions
-        statements: list[iam.PolicyStatement] = []
-        by_actions: dict[tuple[str, ...], list[str]] = {}
-        for grant in permissions.sagemaker:
-            arn = stack.format_arn(
-                service="sagemaker",
-                resource=grant.resource_type,
-                resource_name=grant.name_pattern,
-            )
-            by_actions.setdefault(grant.actions, []).append(arn)
-        for actions, arns in sorted(by_actions.items()):
-            statements.append(iam.PolicyStatement(actions=list(actions), resources=sorted(arns)))
-        if permissions.passes_job_role:
-            statements.append(
-                iam.PolicyStatement(
-                    actions=["iam:PassRole"],
-                    resources=[self.job_role.role_arn],
-                    conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-                )
-            )
-        if permissions.training_log_streams:
-            # DescribeLogStreams is authorized on the log group, GetLogEvents on the stream.
-            log_group = f"{TRAINING_LOG_GROUP}"
-            statements += [
-                iam.PolicyStatement(
-                    actions=["logs:DescribeLogStreams"],
-                    resources=[_log_arn(stack, log_group)],
-                ),
-                iam.PolicyStatement(
-                    actions=["logs:GetLogEvents"],
-                    resources=[
-                        _log_arn(stack, f"{log_group}:log-stream:{pattern}")
-                        for pattern in permissions.training_log_streams
-                    ],
-                ),
-            ]
-        bucket = self.artifact_bucket
-        if permissions.reads_reports or permissions.checks_inputs:
-            folder = bucket.arn_for_objects(f"{self.artifact_folder}*")
-            statements += [
-                iam.PolicyStatement(actions=["s3:GetObject"], resources=[folder]),
-                # HeadBucket and ListObjectsV2 of the operators' input checks.
-                iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn]),
-                iam.PolicyStatement(
-                    actions=["kms:Decrypt"],
-                    resources=[self.encryption_key.key_arn],
-                    conditions={
-                        "StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}
-                    },
-                ),
-            ]
-        if permissions.sagemaker and any(
-            set(DEPLOY_CONFIG_ACTIONS) <= set(grant.actions) for grant in permissions.sagemaker
-        ):
-            # An encrypted endpoint's storage: SageMaker creates a grant on the caller's behalf.
-            statements.append(
-                iam.PolicyStatement(
-                    actions=["kms:CreateGrant"],
-                    resources=[self.encryption_key.key_arn],
-                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-                )
-            )
-        if self.notification_topic is not None:
-            statements.append(
-                iam.PolicyStatement(
-                    actions=["sns:Publish"], resources=[self.notification_topic.topic_arn]
-                )
-            )
-            topic_key = self.notification_topic.master_key
-            if topic_key is not None:
-                statements.append(
-                    iam.PolicyStatement(
-                        actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                        resources=[topic_key.key_arn],
-                        conditions={
-                            "StringEquals": {"kms:ViaService": f"sns.{stack.region}.amazonaws.com"}
-                        },
-                    )
-                )
-        return statements
-
-
-def _log_arn(stack: Stack, resource_name: str) -> str:
-    return stack.format_arn(
-        service="logs",
-        resource="log-group",
-        resource_name=resource_name,
-        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-    )

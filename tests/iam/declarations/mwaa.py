@@ -44,7 +44,11 @@ DOC_ACCESS_LOGS = (
 EXECUTION_ROLE = RoleSelector(
     "airflow-env.amazonaws.com", Use("AWS::MWAA::Environment", "ExecutionRoleArn")
 )
-DEPLOYMENT_ROLE = RoleSelector("lambda.amazonaws.com", Use("AWS::Lambda::Function", "Role"))
+#: What the deployment function's description says (a stack may have other functions).
+DEPLOYMENT_FUNCTION = "copies deployed files into a bucket"
+DEPLOYMENT_ROLE = RoleSelector(
+    "lambda.amazonaws.com", Use("AWS::Lambda::Function", "Role"), mentions=DEPLOYMENT_FUNCTION
+)
 #: The role the DAG's SageMaker jobs run as: named in the deployed DAG definition.
 JOB_ROLE = RoleSelector("sagemaker.amazonaws.com", Use("Custom::MlpipesS3Deployment", "Body"))
 DOC_AIRFLOW_SAGEMAKER = "https://airflow.apache.org/docs/apache-airflow-providers-amazon/stable/operators/sagemaker.html"
@@ -508,7 +512,11 @@ def deployment_calls(
         context={"kms:CallerAccount": ACCOUNT},
         expect=Expect.DENIED,
     )
-    _, function = model.only(stack, "AWS::Lambda::Function")
+    (function,) = [
+        function
+        for _, function in model.resources(stack, "AWS::Lambda::Function")
+        if DEPLOYMENT_FUNCTION in str(function.get("Description", ""))
+    ]
     group = log_group_arn(str(function["LoggingConfig"]["LogGroup"]))
     stream = f"{group}:log-stream:2025/01/01/[$LATEST]0123456789abcdef"
     for action in ("logs:CreateLogStream", "logs:PutLogEvents"):

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 from mlpipes_constructs.airflow import ALLOWED_OPERATORS, HEALTH_CHECK_DAGS
+from mlpipes_constructs.airflow.serverless_compiler import compile_serverless_workflow
 from mlpipes_constructs.airflow.serverless_workflow import definition_yaml
-from mlpipes_constructs.stacks.mwaa_serverless_stack import health_check_workflow
+from mlpipes_constructs.compile.naming import is_sagemaker_name
+from mlpipes_constructs.spec import local_code_paths
+from mlpipes_constructs.spec.graph import step_dependencies
+from mlpipes_constructs.stacks.mwaa_serverless_stack import (
+    health_check_workflow,
+    serverless_reference_pipeline,
+)
 from tests.integration.airflow.harness import AirflowVenv
 
 pytestmark = pytest.mark.integration
@@ -137,3 +145,95 @@ def test_the_serverless_workflow_loads_with_dag_factory_and_uses_allowed_operato
         task["operator"] for task in definition[next(iter(definition))]["tasks"].values()
     }
     assert json.loads(json.dumps(definition))  # plain data, no CDK objects
+
+
+def test_the_serverless_reference_workflow_loads_with_dag_factory_and_renders_valid_names(
+    airflow_venv: AirflowVenv, tmp_path: Path
+) -> None:
+    pipeline = serverless_reference_pipeline(input_data_uri="s3://artifacts/data/")
+    workflow = compile_serverless_workflow(
+        pipeline,
+        role_arn="arn:aws:iam::123456789012:role/job",
+        artifact_bucket_name="artifacts",
+        artifact_prefix="pipelines/p/",
+        code_locations={code: "s3://artifacts/code.zip" for code in local_code_paths(pipeline)},
+        condition_function_arn="arn:aws:lambda:us-east-1:123456789012:function:gate",
+        schedule="0 6 * * 1",
+    )
+    workflow_file = tmp_path / "workflow.yaml"
+    workflow_file.write_text(definition_yaml(workflow.definition), encoding="utf-8")
+    dag_folder = tmp_path / "dags"
+    dag_folder.mkdir()
+    (dag_folder / "load_workflow.py").write_text(
+        "# Builds the airflow DAG of the workflow, as MWAA Serverless does, with dag-factory.\n"
+        "import dagfactory\n"
+        "dagfactory.load_yaml_dags(globals_dict=globals(), "
+        f"config_filepath={str(workflow_file)!r})\n",
+        encoding="utf-8",
+    )
+    run_id = "manual__2026-12-01T06:00:00+00:00"
+    started = time.perf_counter()
+    run = airflow_venv.run(
+        f"""
+        import json
+        import dagfactory
+        from airflow import macros
+        from airflow.models.dagbag import DagBag
+
+        bag = DagBag({str(dag_folder)!r}, include_examples=False)
+        loaded = {{}}
+        dagfactory.load_yaml_dags(globals_dict=loaded, config_filepath={str(workflow_file)!r})
+        (dag,) = loaded.values()
+        env = dag.get_template_env()
+        context = {{"macros": macros, "run_id": {run_id!r}, "params": dag.params.dump()}}
+        def render(task_id, value):
+            return dag.get_task(task_id).render_template(value, context, jinja_env=env)
+        report({{
+            "import_errors": {{path: str(error) for path, error in bag.import_errors.items()}},
+            "bag": sorted(bag.dags),
+            "dag_id": dag.dag_id,
+            "schedule": dag.timetable.summary,
+            "tasks": {{
+                task.task_id: {{
+                    "operator": type(task).__module__ + "." + type(task).__name__,
+                    "upstream": sorted(task.upstream_task_ids),
+                    "retries": task.retries,
+                }}
+                for task in dag.tasks
+            }},
+            "names": {{
+                "Preprocess": render("Preprocess", dag.get_task("Preprocess").config)[
+                    "ProcessingJobName"
+                ],
+                "Train": render("Train", dag.get_task("Train").config)["TrainingJobName"],
+            }},
+            "gate": json.loads(render("CheckAccuracy", dag.get_task("CheckAccuracy").payload)),
+        }})
+        """
+    )
+    elapsed = time.perf_counter() - started
+    result = run.result
+    assert result["import_errors"] == {}
+    assert result["bag"] == ["mlpipes-review-classifier"]
+    assert result["dag_id"] == "mlpipes-review-classifier"
+    assert result["schedule"] == "0 6 * * 1"
+    tasks = result["tasks"]
+    operators = {task["operator"] for task in tasks.values()}
+    assert operators <= ALLOWED_OPERATORS, operators - ALLOWED_OPERATORS
+    fails = {step.name for step in pipeline.steps if step.kind == "fail"}
+    expected = {
+        name: sorted(set(deps) - fails)
+        for name, deps in step_dependencies(pipeline).items()
+        if name not in fails
+    }
+    assert {task_id: task["upstream"] for task_id, task in tasks.items()} == expected
+    assert all(task["retries"] == 0 for task in tasks.values())
+    token = uuid.uuid5(uuid.NAMESPACE_URL, run_id).hex[:20]
+    for name in result["names"].values():
+        assert name.endswith(f"-{token}") and is_sagemaker_name(name), name
+    gate = result["gate"]
+    assert gate["condition"]["left"]["json"]["uri"] == (
+        f"s3://artifacts/pipelines/p/{token}/Evaluate/output/evaluation/evaluation.json"
+    )
+    assert gate["condition"]["right"] == {"const": 0.7}
+    print(f"dag-factory load and render of the Serverless reference workflow: {elapsed:.1f} s")
