@@ -94,7 +94,7 @@ class EksIdleNodes:
 
     Auto Mode starts nodes for the pods scheduled on the cluster, so the template does not
     say how many there are. The Kubeflow stack's Helm chart runs 12 Deployments that request
-    about 0.6 vCPU and 2.1 GiB in all (no persistent volumes, no load balancer services), which
+    about 0.5 vCPU and 2 GiB in all (no persistent volumes, no load balancer services), which
     fits on one 2-vCPU, 8-GiB node of the general-purpose pool. Auto Mode may choose a cheaper
     instance type; pipeline runs add nodes while they run (usage).
     """
@@ -106,9 +106,9 @@ class EksIdleNodes:
 
     def describe(self) -> str:
         return (
-            f"EKS Auto Mode: {self.count} idle node(s) of {self.instance_type} with a "
-            f"{self.root_volume_gb} GB {self.root_volume_type} volume assumed (the chart's pods "
-            "fit on one general-purpose node; Auto Mode picks the type at run time)"
+            f"EKS Auto Mode: {self.count} idle node(s) of {self.instance_type}, each with a "
+            f"{self.root_volume_type} volume of {self.root_volume_gb} GB, assumed (the chart's "
+            "pods fit on one general-purpose node; Auto Mode picks the type at run time)"
         )
 
 
@@ -573,17 +573,22 @@ def format_stack(cost: StackCost) -> str:
     for assumption in cost.assumptions:
         lines.extend(
             textwrap.wrap(
-                f"assumption: {assumption}", 124, initial_indent="  ", subsequent_indent="    "
+                f"assumption: {assumption}",
+                124,
+                initial_indent="  ",
+                subsequent_indent="    ",
+                break_on_hyphens=False,
             )
         )
     if cost.usage_only:
-        usage = ", ".join(f"{kind} x{count}" for kind, count in sorted(cost.usage_only.items()))
+        usage = ", ".join(f"{kind}={count}" for kind, count in sorted(cost.usage_only.items()))
         lines.extend(
             textwrap.wrap(
                 f"usage-billed or free, not summed: {usage}",
                 124,
                 initial_indent="  ",
                 subsequent_indent="    ",
+                break_on_hyphens=False,
             )
         )
     return "\n".join(lines)
