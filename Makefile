@@ -10,7 +10,7 @@ STAMPS := $(VENV)/.stamps
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: synth test lint setup system-packages benchmark clean airflow-venv
+.PHONY: synth test lint setup system-packages benchmark cost clean airflow-venv
 
 ## Set everything up and synthesize every stack of the bundled app into cdk.out/.
 synth: setup
@@ -30,6 +30,11 @@ lint: setup
 ## Synthesis time and template sizes against CloudFormation's limits.
 benchmark: setup
 	$(BIN)/python benchmarks/synth_benchmark.py
+
+## Idle monthly cost of every stack at default settings, from the templates and the list
+## prices of benchmarks/prices.json (us-east-1).
+cost: setup
+	$(BIN)/python benchmarks/cost_benchmark.py
 
 setup: $(STAMPS)/python $(STAMPS)/node
 
