@@ -5,31 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from mlpipes_constructs.compliance import acknowledge, acknowledge_wildcard
-from mlpipes_constructs.iam import ManagedPolicyRole, depend_only_on_policy
+from mlpipes_constructs._internal.python_handler import (
+    CUSTOM_RESOURCE_DLQ_REASON,
+    HandlerNetwork,
+    HandlerReasons,
+    python_handler,
+)
 
 #: The asset directory: the ``a2i_handlers`` package, one module per custom resource.
 HANDLER_DIRECTORY = Path(__file__).resolve().parent / "_lambda"
-#: Bytecode the tests leave next to the handlers: never deployed, and it would change the hash.
-BYTECODE: tuple[str, ...] = ("__pycache__", "*.pyc")
-#: The actions a Lambda function in a VPC needs for its network interfaces (Lambda's
-#: documented set); EC2 does not scope them to a function.
-LAMBDA_VPC_ACTIONS: tuple[str, ...] = (
-    "ec2:AssignPrivateIpAddresses",
-    "ec2:CreateNetworkInterface",
-    "ec2:DeleteNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSubnets",
-    "ec2:UnassignPrivateIpAddresses",
-)
 
 
 @dataclass(frozen=True)
@@ -72,93 +63,43 @@ class HandlerFunction(Construct):
         placement: HandlerPlacement | None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.role = ManagedPolicyRole(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=description,
-        )
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            encryption_key=log_key,
-            retention=log_retention,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        policy = self.role.managed_policy
-        policy.add_statements(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.log_group.log_group_arn],
-            )
-        )
-        acknowledge_wildcard(
-            policy,
-            self.log_group.log_group_arn,
-            "log streams of the handler's own log group, which Lambda names per instance",
-        )
-        self.security_group: ec2.SecurityGroup | None = None
-        vpc: ec2.IVpc | None = None
-        subnets: ec2.SubnetSelection | None = None
+        network = None
         if placement is not None:
-            self.security_group = ec2.SecurityGroup(
-                self,
-                "SecurityGroup",
+            network = HandlerNetwork(
                 vpc=placement.vpc,
+                vpc_subnets=placement.vpc_subnets
+                or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
                 description="A2I custom resource handler: HTTPS to AWS APIs and CloudFormation",
-                allow_all_outbound=False,
+                egress="HTTPS to the SageMaker and Cognito APIs",
             )
-            self.security_group.add_egress_rule(
-                ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to the SageMaker and Cognito APIs"
-            )
-            policy.add_statements(
-                iam.PolicyStatement(actions=list(LAMBDA_VPC_ACTIONS), resources=["*"])
-            )
-            acknowledge_wildcard(
-                policy,
-                "*",
-                "Lambda creates, describes and deletes the function's network interfaces in "
-                "the VPC; these EC2 actions take no resource ARN that names one function",
-            )
-            vpc = placement.vpc
-            subnets = placement.vpc_subnets or ec2.SubnetSelection(
-                subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
-            )
-        self.function = lambda_.Function(
+        parts = python_handler(
             self,
-            "Handler",
-            runtime=lambda_.Runtime.PYTHON_3_14,
+            code_directory=HANDLER_DIRECTORY,
             handler=f"a2i_handlers.{entry_point}",
-            code=lambda_.Code.from_asset(str(HANDLER_DIRECTORY), exclude=list(BYTECODE)),
-            role=self.role,
+            description=f"mlpipes: {description}",
+            role_description=description,
             timeout=timeout,
             memory_size=256,
-            description=f"mlpipes: {description}",
-            log_group=self.log_group,
-            vpc=vpc,
-            vpc_subnets=subnets,
-            security_groups=[self.security_group] if self.security_group else None,
+            log_key=log_key,
+            log_retention=log_retention,
+            network=network,
+            reasons=HandlerReasons(
+                concurrency=(
+                    "the handler runs only during stack operations, once per changed resource; "
+                    "reserving concurrency would fail in accounts at the minimum unreserved "
+                    "concurrency"
+                ),
+                dead_letter_queue=CUSTOM_RESOURCE_DLQ_REASON,
+                outside_vpc=(
+                    "the custom resource handler calls only the SageMaker and Cognito control "
+                    "plane APIs during stack operations and no VPC was given for it"
+                ),
+            ),
         )
-        depend_only_on_policy(self.function, policy)
-        if placement is None:
-            acknowledge(
-                self.function,
-                ["HIPAA.Security-LambdaInsideVPC", "NIST.800.53.R5-LambdaInsideVPC"],
-                "the custom resource handler calls only the SageMaker and Cognito control "
-                "plane APIs during stack operations and no VPC was given for it",
-            )
-        acknowledge(
-            self.function,
-            ["HIPAA.Security-LambdaConcurrency", "NIST.800.53.R5-LambdaConcurrency"],
-            "the handler runs only during stack operations, once per changed resource; "
-            "reserving concurrency would fail in accounts at the minimum unreserved concurrency",
-        )
-        acknowledge(
-            self.function,
-            ["HIPAA.Security-LambdaDLQ", "NIST.800.53.R5-LambdaDLQ"],
-            "a custom resource handler reports every failure to CloudFormation, which fails "
-            "and rolls back the stack operation; a dead-letter queue would hold no new event",
-        )
+        self.role = parts.role
+        self.log_group = parts.log_group
+        self.security_group: ec2.SecurityGroup | None = parts.security_group
+        self.function = parts.function
 
     @property
     def policy(self) -> iam.ManagedPolicy:

@@ -29,35 +29,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
+from aws_cdk import CustomResource, Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from mlpipes_constructs.compliance import acknowledge, acknowledge_wildcard
-from mlpipes_constructs.iam import ManagedPolicyRole, depend_only_on_policy
+from mlpipes_constructs._internal.python_handler import (
+    BYTECODE,
+    CUSTOM_RESOURCE_DLQ_REASON,
+    HandlerNetwork,
+    HandlerReasons,
+    python_handler,
+)
+from mlpipes_constructs.compliance import acknowledge_wildcard
 
 HANDLER_DIRECTORY = Path(__file__).resolve().parent / "_deploy_handler"
 RESOURCE_TYPE = "Custom::MlpipesS3Deployment"
-#: The actions a Lambda function in a VPC needs for its network interfaces (Lambda's
-#: documented set); EC2 does not scope them to a function.
-LAMBDA_VPC_ACTIONS: tuple[str, ...] = (
-    "ec2:AssignPrivateIpAddresses",
-    "ec2:CreateNetworkInterface",
-    "ec2:DeleteNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSubnets",
-    "ec2:UnassignPrivateIpAddresses",
-)
-
-#: Bytecode Python writes next to a module it imports (the tests import the handler and load
-#: the DAGs): never part of what is deployed, and it would change the assets' hashes.
-BYTECODE: tuple[str, ...] = ("__pycache__", "*.pyc")
 
 
 class SourceDeployment(Construct):
@@ -86,39 +77,9 @@ class SourceDeployment(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._bucket = bucket
-        self.role = ManagedPolicyRole(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Copies deployed files into their bucket and reports their versions",
-        )
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            encryption_key=log_key,
-            retention=log_retention,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        self.security_group = ec2.SecurityGroup(
-            self,
-            "SecurityGroup",
-            vpc=vpc,
-            description="Deployment handler: HTTPS to S3 and the CloudFormation response URL",
-            allow_all_outbound=False,
-        )
-        self.security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to S3 (gateway endpoint or NAT)"
-        )
-        policy = self.role.managed_policy
-        policy.add_statements(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.log_group.log_group_arn],
-            ),
-            iam.PolicyStatement(actions=list(LAMBDA_VPC_ACTIONS), resources=["*"]),
-        )
+        statements = []
         if encryption_key is not None:
-            policy.add_statements(
+            statements.append(
                 iam.PolicyStatement(
                     actions=["kms:Decrypt", "kms:GenerateDataKey"],
                     resources=[encryption_key.key_arn],
@@ -130,46 +91,37 @@ class SourceDeployment(Construct):
                     },
                 )
             )
-        acknowledge_wildcard(
-            policy,
-            "*",
-            "Lambda creates, describes and deletes the function's network interfaces in the "
-            "VPC; these EC2 actions take no resource ARN that names one function",
-        )
-        acknowledge_wildcard(
-            policy,
-            self.log_group.log_group_arn,
-            "log streams of the handler's own log group, which Lambda names per instance",
-        )
-        self.function = lambda_.Function(
+        parts = python_handler(
             self,
-            "Handler",
-            runtime=lambda_.Runtime.PYTHON_3_14,
+            code_directory=HANDLER_DIRECTORY,
             handler="index.handler",
-            code=lambda_.Code.from_asset(str(HANDLER_DIRECTORY), exclude=list(BYTECODE)),
-            role=self.role,
+            description="mlpipes: copies deployed files into a bucket and reports S3 versions",
+            role_description="Copies deployed files into their bucket and reports their versions",
             timeout=Duration.minutes(5),
             memory_size=512,
-            description="mlpipes: copies deployed files into a bucket and reports S3 versions",
-            log_group=self.log_group,
-            vpc=vpc,
-            vpc_subnets=subnets,
-            security_groups=[self.security_group],
+            log_key=log_key,
+            log_retention=log_retention,
+            network=HandlerNetwork(
+                vpc=vpc,
+                vpc_subnets=subnets,
+                description="Deployment handler: HTTPS to S3 and the CloudFormation response URL",
+                egress="HTTPS to S3 (gateway endpoint or NAT)",
+            ),
+            reasons=HandlerReasons(
+                concurrency=(
+                    "the handler runs only during stack operations, once per changed file; "
+                    "reserving concurrency would fail to deploy in accounts at the minimum "
+                    "unreserved concurrency"
+                ),
+                dead_letter_queue=CUSTOM_RESOURCE_DLQ_REASON,
+            ),
+            statements=statements,
         )
-        # Lambda checks the network interface permissions when it creates the function.
-        depend_only_on_policy(self.function, policy)
-        acknowledge(
-            self.function,
-            ["HIPAA.Security-LambdaConcurrency", "NIST.800.53.R5-LambdaConcurrency"],
-            "the handler runs only during stack operations, once per changed file; reserving "
-            "concurrency would fail to deploy in accounts at the minimum unreserved concurrency",
-        )
-        acknowledge(
-            self.function,
-            ["HIPAA.Security-LambdaDLQ", "NIST.800.53.R5-LambdaDLQ"],
-            "a custom resource handler reports every failure to CloudFormation, which fails "
-            "and rolls back the stack operation; a dead-letter queue would hold no new event",
-        )
+        self.role = parts.role
+        self.log_group = parts.log_group
+        assert parts.security_group is not None
+        self.security_group = parts.security_group
+        self.function = parts.function
 
     def add_file(
         self, construct_id: str, local_path: Path, key: str, *, remove_on_delete: bool = False

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlpipes_constructs.compile.locations import MODEL_ARCHIVE_KEY, job_output_keys
-from mlpipes_constructs.compile.naming import MAX_NAME_LENGTH
+from mlpipes_constructs.compile.naming import MAX_NAME_LENGTH, MAX_TUNING_JOB_NAME_LENGTH
 from mlpipes_constructs.compile.naming import slug as name_slug
 from mlpipes_constructs.spec import (
     ApprovalStatus,
@@ -114,6 +114,18 @@ def xcom(task_id: str, *keys: str) -> Expr:
 def step_slug(prefix: str, step_name: str, limit: int = MAX_NAME_LENGTH) -> str:
     """The fixed start of a step's SageMaker names, leaving room for ``-<run token>``."""
     return name_slug(prefix, step_name, limit - RUN_TOKEN_LENGTH - 1)
+
+
+def step_slugs(pipeline: Pipeline, prefix: str) -> dict[str, str]:
+    """Each step's slug (tuning jobs' names are limited to 32 characters)."""
+    return {
+        step.name: step_slug(
+            prefix,
+            step.name,
+            MAX_TUNING_JOB_NAME_LENGTH if isinstance(step, TuningStep) else MAX_NAME_LENGTH,
+        )
+        for step in pipeline.steps
+    }
 
 
 @dataclass(frozen=True)

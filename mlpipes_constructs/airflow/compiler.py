@@ -50,14 +50,13 @@ from typing import Any
 from mlpipes_constructs.airflow._templates import (
     AirflowRenderer,
     Template,
-    step_slug,
+    step_slugs,
     templated,
 )
 from mlpipes_constructs.compile import CompileError, JobContext, JobPlacement, StepDispatch
 from mlpipes_constructs.compile import requests as sagemaker_requests
 from mlpipes_constructs.compile.naming import (
     MAX_NAME_LENGTH,
-    MAX_TUNING_JOB_NAME_LENGTH,
     default_prefix,
     is_sagemaker_name,
     slug,
@@ -160,30 +159,12 @@ class _Context:
     name_prefix: str
 
 
-def _processing(step: ProcessingStep, ctx: _Context) -> dict[str, Any]:
-    request = sagemaker_requests.processing_job(step, ctx.job, ctx.render)
-    return {"config": {"ProcessingJobName": ctx.render.resource_name(step.name), **request}}
-
-
-def _training(step: TrainingStep, ctx: _Context) -> dict[str, Any]:
-    request = sagemaker_requests.training_job(step, ctx.job, ctx.render)
-    return {"config": {"TrainingJobName": ctx.render.resource_name(step.name), **request}}
-
-
-def _tuning(step: TuningStep, ctx: _Context) -> dict[str, Any]:
-    request = sagemaker_requests.tuning_job(step, ctx.job, ctx.render)
+def _named(
+    step: ProcessingStep | TrainingStep | TuningStep | CreateModelStep | TransformStep,
+    ctx: _Context,
+) -> dict[str, Any]:
     name = ctx.render.resource_name(step.name)
-    return {"config": {"HyperParameterTuningJobName": name, **request}}
-
-
-def _model(step: CreateModelStep, ctx: _Context) -> dict[str, Any]:
-    request = sagemaker_requests.model(step, ctx.job, ctx.render)
-    return {"config": {"ModelName": ctx.render.resource_name(step.name), **request}}
-
-
-def _transform(step: TransformStep, ctx: _Context) -> dict[str, Any]:
-    request = sagemaker_requests.transform_job(step, ctx.job, ctx.render)
-    return {"config": {"TransformJobName": ctx.render.resource_name(step.name), **request}}
+    return {"config": sagemaker_requests.named_request(step, ctx.job, ctx.render, name)}
 
 
 def _register_model(step: RegisterModelStep, ctx: _Context) -> dict[str, Any]:
@@ -191,19 +172,19 @@ def _register_model(step: RegisterModelStep, ctx: _Context) -> dict[str, Any]:
 
 
 def _endpoint(step: EndpointStep, ctx: _Context) -> dict[str, Any]:
-    config_name = ctx.render.resource_name(step.name)
     endpoint_name = (
         ctx.render.value(step.endpoint_name)
         if step.endpoint_name is not None
         else slug(ctx.name_prefix, step.name, MAX_NAME_LENGTH)
     )
-    request = sagemaker_requests.endpoint_config(step, ctx.job, ctx.render)
-    return {
-        "config": {
-            "EndpointConfig": {"EndpointConfigName": config_name, **request},
-            "Endpoint": {"EndpointName": endpoint_name, "EndpointConfigName": config_name},
-        }
-    }
+    requests = sagemaker_requests.endpoint_requests(
+        step,
+        ctx.job,
+        ctx.render,
+        config_name=ctx.render.resource_name(step.name),
+        endpoint_name=endpoint_name,
+    )
+    return {"config": requests}
 
 
 def _condition(step: ConditionStep, ctx: _Context) -> dict[str, Any]:
@@ -225,11 +206,11 @@ _Handler = Any
 STEP_DISPATCH: StepDispatch[_Handler] = StepDispatch(
     ORCHESTRATOR,
     {
-        ProcessingStep: ("processing", _processing),
-        TrainingStep: ("training", _training),
-        TuningStep: ("tuning", _tuning),
-        CreateModelStep: ("model", _model),
-        TransformStep: ("transform", _transform),
+        ProcessingStep: ("processing", _named),
+        TrainingStep: ("training", _named),
+        TuningStep: ("tuning", _named),
+        CreateModelStep: ("model", _named),
+        TransformStep: ("transform", _named),
         RegisterModelStep: ("register_model", _register_model),
         EndpointStep: ("endpoint", _endpoint),
         ConditionStep: ("condition", _condition),
@@ -307,14 +288,7 @@ def compile_dag(
                 )
     if problems:
         raise CompileError("; ".join(problems), orchestrator=ORCHESTRATOR)
-    slugs = {
-        step.name: step_slug(
-            prefix,
-            step.name,
-            MAX_TUNING_JOB_NAME_LENGTH if isinstance(step, TuningStep) else MAX_NAME_LENGTH,
-        )
-        for step in pipeline.steps
-    }
+    slugs = step_slugs(pipeline, prefix)
     render = AirflowRenderer(
         pipeline=pipeline,
         run_root=f"s3://{artifact_bucket_name}/{artifact_prefix}",

@@ -44,23 +44,17 @@ from mlpipes_constructs.airflow._serverless_rules import workflow_problems
 from mlpipes_constructs.airflow._templates import (
     AirflowRenderer,
     Template,
-    step_slug,
+    step_slugs,
     templated,
 )
 from mlpipes_constructs.airflow.compiler import (
     TASK_OPERATIONS,
     _Context,
     _endpoint,
-    _model,
-    _processing,
-    _training,
-    _transform,
-    _tuning,
+    _named,
 )
 from mlpipes_constructs.compile import CompileError, JobContext, JobPlacement, StepDispatch
 from mlpipes_constructs.compile.naming import (
-    MAX_NAME_LENGTH,
-    MAX_TUNING_JOB_NAME_LENGTH,
     default_prefix,
     is_sagemaker_name,
 )
@@ -222,14 +216,7 @@ def compile_serverless_workflow(
     if problems:
         raise CompileError("; ".join(problems), orchestrator=ORCHESTRATOR)
     prefix = job_name_prefix if job_name_prefix is not None else default_prefix(pipeline.name)
-    slugs = {
-        step.name: step_slug(
-            prefix,
-            step.name,
-            MAX_TUNING_JOB_NAME_LENGTH if isinstance(step, TuningStep) else MAX_NAME_LENGTH,
-        )
-        for step in pipeline.steps
-    }
+    slugs = step_slugs(pipeline, prefix)
     render = AirflowRenderer(
         pipeline=pipeline,
         run_root=f"s3://{artifact_bucket_name}/{artifact_prefix}",
@@ -375,11 +362,11 @@ def _skipped(step: Step, ctx: _Context) -> dict[str, Any]:
 SERVERLESS_DISPATCH: StepDispatch[Any] = StepDispatch(
     ORCHESTRATOR,
     {
-        ProcessingStep: ("processing", _processing),
-        TrainingStep: ("training", _training),
-        TuningStep: ("tuning", _tuning),
-        CreateModelStep: ("model", _model),
-        TransformStep: ("transform", _transform),
+        ProcessingStep: ("processing", _named),
+        TrainingStep: ("training", _named),
+        TuningStep: ("tuning", _named),
+        CreateModelStep: ("model", _named),
+        TransformStep: ("transform", _named),
         RegisterModelStep: ("register_model", _unsupported),
         EndpointStep: ("endpoint", _endpoint),
         ConditionStep: ("condition", _skipped),

@@ -27,6 +27,7 @@ def run_step(
     step: str,
     kind: str,
     spec: str,
+    # kfp maps only the bare ``dict`` annotation to a Struct input, not ``dict[str, Any]``.
     parameters: dict,  # type: ignore[type-arg]
     run_id: str,
 ) -> str:

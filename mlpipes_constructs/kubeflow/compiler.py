@@ -230,30 +230,12 @@ class _Context:
     name_prefix: str
 
 
-def _processing(step: ProcessingStep, ctx: _Context) -> dict[str, Any]:
-    request = sagemaker_requests.processing_job(step, ctx.job, ctx.render)
-    return {"request": {"ProcessingJobName": ctx.render.resource_name(step.name), **request}}
-
-
-def _training(step: TrainingStep, ctx: _Context) -> dict[str, Any]:
-    request = sagemaker_requests.training_job(step, ctx.job, ctx.render)
-    return {"request": {"TrainingJobName": ctx.render.resource_name(step.name), **request}}
-
-
-def _tuning(step: TuningStep, ctx: _Context) -> dict[str, Any]:
-    request = sagemaker_requests.tuning_job(step, ctx.job, ctx.render)
+def _named(
+    step: ProcessingStep | TrainingStep | TuningStep | CreateModelStep | TransformStep,
+    ctx: _Context,
+) -> dict[str, Any]:
     name = ctx.render.resource_name(step.name)
-    return {"request": {"HyperParameterTuningJobName": name, **request}}
-
-
-def _model(step: CreateModelStep, ctx: _Context) -> dict[str, Any]:
-    request = sagemaker_requests.model(step, ctx.job, ctx.render)
-    return {"request": {"ModelName": ctx.render.resource_name(step.name), **request}}
-
-
-def _transform(step: TransformStep, ctx: _Context) -> dict[str, Any]:
-    request = sagemaker_requests.transform_job(step, ctx.job, ctx.render)
-    return {"request": {"TransformJobName": ctx.render.resource_name(step.name), **request}}
+    return {"request": sagemaker_requests.named_request(step, ctx.job, ctx.render, name)}
 
 
 def _register_model(step: RegisterModelStep, ctx: _Context) -> dict[str, Any]:
@@ -261,19 +243,19 @@ def _register_model(step: RegisterModelStep, ctx: _Context) -> dict[str, Any]:
 
 
 def _endpoint(step: EndpointStep, ctx: _Context) -> dict[str, Any]:
-    config_name = ctx.render.resource_name(step.name)
     endpoint_name = (
         ctx.render.value(step.endpoint_name)
         if step.endpoint_name is not None
         else slug(ctx.name_prefix, step.name, MAX_NAME_LENGTH)
     )
-    request = sagemaker_requests.endpoint_config(step, ctx.job, ctx.render)
-    return {
-        "request": {
-            "EndpointConfig": {"EndpointConfigName": config_name, **request},
-            "Endpoint": {"EndpointName": endpoint_name, "EndpointConfigName": config_name},
-        }
-    }
+    requests = sagemaker_requests.endpoint_requests(
+        step,
+        ctx.job,
+        ctx.render,
+        config_name=ctx.render.resource_name(step.name),
+        endpoint_name=endpoint_name,
+    )
+    return {"request": requests}
 
 
 def _condition(step: ConditionStep, ctx: _Context) -> dict[str, Any]:
@@ -304,11 +286,11 @@ _Handler = Callable[[Any, _Context], dict[str, Any]]
 STEP_DISPATCH: StepDispatch[_Handler] = StepDispatch(
     ORCHESTRATOR,
     {
-        ProcessingStep: _processing,
-        TrainingStep: _training,
-        TuningStep: _tuning,
-        CreateModelStep: _model,
-        TransformStep: _transform,
+        ProcessingStep: _named,
+        TrainingStep: _named,
+        TuningStep: _named,
+        CreateModelStep: _named,
+        TransformStep: _named,
         RegisterModelStep: _register_model,
         EndpointStep: _endpoint,
         ConditionStep: _condition,

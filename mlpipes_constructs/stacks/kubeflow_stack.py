@@ -7,16 +7,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import CfnOutput
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from mlpipes_constructs.core import JobPlacementOptions
-from mlpipes_constructs.foundation import FoundationResources, SageMakerJobRole
+from mlpipes_constructs.foundation import FoundationResources
 from mlpipes_constructs.kubeflow import KubeflowCluster, KubeflowPipeline, KubeflowPipelines
 from mlpipes_constructs.reference import reference_pipeline
 from mlpipes_constructs.stacks.base import MlpipesStack
+from mlpipes_constructs.stacks.reference_jobs import reference_jobs
 
 #: The service account the reference pipeline's runs execute as.
 PIPELINE_SERVICE_ACCOUNT = "mlpipes-reference-pipeline"
@@ -60,26 +58,16 @@ class KubeflowStack(MlpipesStack):
         self.pipelines = KubeflowPipelines(
             self, "Pipelines", cluster=self.cluster, artifact_bucket=bucket
         )
-        self.job_security_group = ec2.SecurityGroup(
+        jobs = reference_jobs(
             self,
-            "JobSecurityGroup",
-            vpc=foundation.vpc,
-            description="Network interfaces of the SageMaker jobs of the Kubeflow pipeline",
-            allow_all_outbound=True,
-        )
-        self.job_role = SageMakerJobRole(
-            self,
-            "JobRole",
-            bucket=bucket,
-            encryption_key=foundation.encryption_key,
-            vpc=foundation.vpc,
-        )
-        self.model_package_group = sagemaker.CfnModelPackageGroup(
-            self,
-            "ModelPackageGroup",
+            foundation,
+            runner="the Kubeflow pipeline",
             model_package_group_name=MODEL_PACKAGE_GROUP,
             model_package_group_description="Review classifiers trained by Kubeflow Pipelines",
         )
+        self.job_security_group = jobs.security_group
+        self.job_role = jobs.job_role
+        self.model_package_group = jobs.model_package_group
         self.pipeline = KubeflowPipeline(
             self,
             "ReviewClassifier",
@@ -92,11 +80,7 @@ class KubeflowStack(MlpipesStack):
             job_role=self.job_role,
             artifact_bucket=bucket,
             encryption_key=foundation.encryption_key,
-            placement=JobPlacementOptions(
-                vpc=foundation.vpc,
-                vpc_subnets=foundation.private_subnets,
-                security_groups=[self.job_security_group],
-            ),
+            placement=jobs.placement,
             service_account_name=PIPELINE_SERVICE_ACCOUNT,
         )
         self.pipeline_role = self.pipeline.role

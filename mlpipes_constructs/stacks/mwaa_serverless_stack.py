@@ -6,16 +6,14 @@ import dataclasses
 from typing import Any
 
 from aws_cdk import CfnOutput
-from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from mlpipes_constructs.airflow import MwaaServerlessPipeline
-from mlpipes_constructs.core import JobPlacementOptions
-from mlpipes_constructs.foundation import FoundationResources, SageMakerJobRole
+from mlpipes_constructs.foundation import FoundationResources
 from mlpipes_constructs.reference import reference_pipeline
 from mlpipes_constructs.spec import ConditionStep, Pipeline, RegisterModelStep
 from mlpipes_constructs.stacks.base import MlpipesStack
+from mlpipes_constructs.stacks.reference_jobs import reference_jobs
 
 _S3 = "airflow.providers.amazon.aws"
 
@@ -109,26 +107,16 @@ class MwaaServerlessStack(MlpipesStack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         bucket = foundation.artifact_bucket
-        self.job_security_group = ec2.SecurityGroup(
+        jobs = reference_jobs(
             self,
-            "JobSecurityGroup",
-            vpc=foundation.vpc,
-            description="Network interfaces of the SageMaker jobs of the Serverless workflow",
-            allow_all_outbound=True,
-        )
-        self.job_role = SageMakerJobRole(
-            self,
-            "JobRole",
-            bucket=bucket,
-            encryption_key=foundation.encryption_key,
-            vpc=foundation.vpc,
-        )
-        self.model_package_group = sagemaker.CfnModelPackageGroup(
-            self,
-            "ModelPackageGroup",
+            foundation,
+            runner="the Serverless workflow",
             model_package_group_name=MODEL_PACKAGE_GROUP,
             model_package_group_description="Review classifiers of the MWAA Serverless workflow",
         )
+        self.job_security_group = jobs.security_group
+        self.job_role = jobs.job_role
+        self.model_package_group = jobs.model_package_group
         self.pipeline = MwaaServerlessPipeline(
             self,
             "ReviewClassifier",
@@ -141,11 +129,7 @@ class MwaaServerlessStack(MlpipesStack):
             artifact_bucket=bucket,
             foundation=foundation,
             encryption_key=foundation.encryption_key,
-            placement=JobPlacementOptions(
-                vpc=foundation.vpc,
-                vpc_subnets=foundation.private_subnets,
-                security_groups=[self.job_security_group],
-            ),
+            placement=jobs.placement,
             schedule=schedule,
         )
         self.workflow = self.pipeline.workflow

@@ -6,8 +6,6 @@ import os
 from typing import Any
 
 from aws_cdk import CfnOutput
-from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from mlpipes_constructs.airflow import (
@@ -16,10 +14,10 @@ from mlpipes_constructs.airflow import (
     MwaaPipeline,
     MwaaSourceFiles,
 )
-from mlpipes_constructs.core import JobPlacementOptions
-from mlpipes_constructs.foundation import FoundationResources, SageMakerJobRole
+from mlpipes_constructs.foundation import FoundationResources
 from mlpipes_constructs.reference import reference_pipeline
 from mlpipes_constructs.stacks.base import MlpipesStack
+from mlpipes_constructs.stacks.reference_jobs import reference_jobs
 
 #: The cheapest class that can run the reference pipeline's DAG: ``mw1.micro`` (about $0.26
 #: an hour) runs one worker with one concurrent task, whose scheduler and web server share
@@ -76,26 +74,16 @@ class MwaaStack(MlpipesStack):
             ),
         )
         bucket = foundation.artifact_bucket
-        self.job_security_group = ec2.SecurityGroup(
+        jobs = reference_jobs(
             self,
-            "JobSecurityGroup",
-            vpc=foundation.vpc,
-            description="Network interfaces of the SageMaker jobs of the Airflow pipeline",
-            allow_all_outbound=True,
-        )
-        self.job_role = SageMakerJobRole(
-            self,
-            "JobRole",
-            bucket=bucket,
-            encryption_key=foundation.encryption_key,
-            vpc=foundation.vpc,
-        )
-        self.model_package_group = sagemaker.CfnModelPackageGroup(
-            self,
-            "ModelPackageGroup",
+            foundation,
+            runner="the Airflow pipeline",
             model_package_group_name=MODEL_PACKAGE_GROUP,
             model_package_group_description="Review classifiers trained by Airflow on MWAA",
         )
+        self.job_security_group = jobs.security_group
+        self.job_role = jobs.job_role
+        self.model_package_group = jobs.model_package_group
         self.pipeline = MwaaPipeline(
             self,
             "ReviewClassifier",
@@ -108,11 +96,7 @@ class MwaaStack(MlpipesStack):
             job_role=self.job_role,
             artifact_bucket=bucket,
             encryption_key=foundation.encryption_key,
-            placement=JobPlacementOptions(
-                vpc=foundation.vpc,
-                vpc_subnets=foundation.private_subnets,
-                security_groups=[self.job_security_group],
-            ),
+            placement=jobs.placement,
         )
         self.pipeline.node.add_dependency(self.model_package_group)
         CfnOutput(self, "DagId", value=self.pipeline.dag_id)

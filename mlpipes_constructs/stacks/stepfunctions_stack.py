@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput
-from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from mlpipes_constructs.core import FailureNotifications, JobPlacementOptions
-from mlpipes_constructs.foundation import FoundationResources, PlatformKey, SageMakerJobRole
+from mlpipes_constructs.core import FailureNotifications
+from mlpipes_constructs.foundation import FoundationResources, PlatformKey
 from mlpipes_constructs.reference import reference_pipeline
 from mlpipes_constructs.stacks.base import MlpipesStack
+from mlpipes_constructs.stacks.reference_jobs import reference_jobs
 from mlpipes_constructs.stepfunctions import MlStateMachine
 
 #: The model package group this stack's executions register models in (its own, so it does
@@ -43,26 +42,16 @@ class StepFunctionsStack(MlpipesStack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         bucket = foundation.artifact_bucket
-        self.job_security_group = ec2.SecurityGroup(
+        jobs = reference_jobs(
             self,
-            "JobSecurityGroup",
-            vpc=foundation.vpc,
-            description="Network interfaces of the SageMaker jobs of the Step Functions pipeline",
-            allow_all_outbound=True,
-        )
-        self.job_role = SageMakerJobRole(
-            self,
-            "JobRole",
-            bucket=bucket,
-            encryption_key=foundation.encryption_key,
-            vpc=foundation.vpc,
-        )
-        self.model_package_group = sagemaker.CfnModelPackageGroup(
-            self,
-            "ModelPackageGroup",
+            foundation,
+            runner="the Step Functions pipeline",
             model_package_group_name=MODEL_PACKAGE_GROUP,
             model_package_group_description="Review classifiers trained by Step Functions",
         )
+        self.job_security_group = jobs.security_group
+        self.job_role = jobs.job_role
+        self.model_package_group = jobs.model_package_group
         pipeline = reference_pipeline(
             self.region,
             input_data_uri=f"s3://{bucket.bucket_name}/{INPUT_DATA_PREFIX}",
@@ -83,11 +72,7 @@ class StepFunctionsStack(MlpipesStack):
             job_role=self.job_role,
             artifact_bucket=bucket,
             encryption_key=foundation.encryption_key,
-            placement=JobPlacementOptions(
-                vpc=foundation.vpc,
-                vpc_subnets=foundation.private_subnets,
-                security_groups=[self.job_security_group],
-            ),
+            placement=jobs.placement,
             notifications=FailureNotifications(encryption_key=self.notification_key.key),
         )
         CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)

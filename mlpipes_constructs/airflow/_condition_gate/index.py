@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+from botocore.exceptions import ClientError
 
 _S3_URI = re.compile(r"s3://([^/]+)/(.+)")
 _JSON_PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")

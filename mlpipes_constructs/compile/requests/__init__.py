@@ -13,6 +13,7 @@ from mlpipes_constructs.compile.requests.model import (
     model_package,
     transform_job,
 )
+from mlpipes_constructs.compile.requests.named import endpoint_requests, named_request
 from mlpipes_constructs.compile.requests.processing import processing_job
 from mlpipes_constructs.compile.requests.training import training_job, tuning_job
 
@@ -33,8 +34,10 @@ __all__ = [
     "OPERATIONS",
     "VARIANT_NAME",
     "endpoint_config",
+    "endpoint_requests",
     "model",
     "model_package",
+    "named_request",
     "processing_job",
     "training_job",
     "transform_job",
