@@ -15,24 +15,32 @@ import botocore.session
 from botocore.model import ServiceModel, Shape
 
 _EXPRESSION_KEYS = ("Get", "Std:Join", "Std:JsonGet")
+#: Operations of the A2I runtime, which has a service model of its own.
+A2I_RUNTIME_OPERATIONS = frozenset({"StartHumanLoop", "DescribeHumanLoop", "StopHumanLoop"})
 
 
 @cache
-def service_model() -> ServiceModel:
-    """botocore's SageMaker service model."""
-    return botocore.session.get_session().get_service_model("sagemaker")
+def service_model(service: str = "sagemaker") -> ServiceModel:
+    """botocore's service model of ``service``: SageMaker by default."""
+    return botocore.session.get_session().get_service_model(service)
+
+
+def _operation_service(operation_name: str) -> str:
+    return "sagemaker-a2i-runtime" if operation_name in A2I_RUNTIME_OPERATIONS else "sagemaker"
 
 
 def check_request(
     operation_name: str, request: dict[str, Any], *, runtime_fields: Iterable[str] = ()
 ) -> list[str]:
-    """Problems of ``request`` for ``operation_name`` (e.g. ``CreateTrainingJob``).
+    """Problems of ``request`` for ``operation_name`` (e.g. ``CreateTrainingJob``, or an A2I
+    runtime operation such as ``StartHumanLoop``).
 
     Checks member names, required members (top level: except ``runtime_fields``), list
     lengths, string lengths, enums and scalar types. Keys ending in ``.$`` and run-time
     expressions are accepted as they are, whatever the member's type.
     """
-    shape = service_model().operation_model(operation_name).input_shape
+    service = service_model(_operation_service(operation_name))
+    shape = service.operation_model(operation_name).input_shape
     problems: list[str] = []
     _check(shape, request, operation_name, problems, frozenset(runtime_fields))
     return problems

@@ -9,6 +9,7 @@ Pure Python with no ``aws_cdk`` import, like :mod:`mlpipes_constructs.spec`:
 * :mod:`~mlpipes_constructs.compile.locations`: the default output layout;
 * :mod:`~mlpipes_constructs.compile.plan`: the stages of sequences, choices and parallels;
 * :class:`StepDispatch`: dispatch by step kind, refusing kinds a compiler does not handle;
+* :mod:`~mlpipes_constructs.compile.human_review`: human loop names, task input and decision;
 * :class:`CompileError`: the one error, naming the step and the field.
 """
 

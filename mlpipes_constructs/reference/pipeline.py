@@ -6,6 +6,11 @@ model) writes ``evaluation.json``; ``CheckAccuracy`` compares its accuracy with 
 ``AccuracyThreshold`` parameter. Above it, ``RegisterModel`` adds the model to the registry
 (pending manual approval by default) and ``CreateModel`` + ``BatchTransform`` score the test
 split; below it, ``AccuracyTooLow`` fails the execution with the measured accuracy.
+
+With a flow definition, people review the model before it is used: above the threshold,
+``Review`` shows them the evaluation report and metrics in Amazon A2I, and ``CheckReview``
+registers and uses the model only when they approve it; otherwise ``ReviewRejected`` fails
+the execution.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from mlpipes_constructs.spec import (
     ConditionStep,
     CreateModelStep,
     FailStep,
+    HumanReviewStep,
     Join,
     JsonValue,
     ModelArtifacts,
@@ -36,7 +42,10 @@ from mlpipes_constructs.spec import (
     ProcessingStep,
     PropertyFile,
     RegisterModelStep,
+    ReviewMetricValue,
+    ReviewOutcome,
     SplitType,
+    Step,
     StepOutput,
     TrainingChannel,
     TrainingStep,
@@ -75,6 +84,7 @@ def reference_pipeline(
     model_package_group_name: str = "mlpipes-review-classifier",
     accuracy_threshold: float = 0.7,
     instance_type: str = "ml.m5.xlarge",
+    human_review_flow_definition_arn: str | None = None,
 ) -> Pipeline:
     """The reference review-classifier pipeline, with AWS images for ``region``.
 
@@ -90,6 +100,9 @@ def reference_pipeline(
             accuracy a model needs to be registered. Default: 0.7.
         instance_type: Default of the ``ProcessingInstanceType`` and ``TrainingInstanceType``
             parameters, and the transform instance type. Default: ``ml.m5.xlarge``.
+        human_review_flow_definition_arn: The A2I flow definition people review the model
+            with before it is registered; the default of the ``HumanReviewFlowDefinitionArn``
+            parameter. Default: no human review.
 
     Raises:
         ValueError: ``region`` has no known SageMaker framework image registry.
@@ -98,6 +111,18 @@ def reference_pipeline(
     xgboost_image = framework_image_uri(XGBOOST_REPOSITORY, XGBOOST_IMAGE_TAG, region)
     accuracy = JsonValue("Evaluate", "EvaluationReport", ACCURACY_JSON_PATH)
     threshold = ParameterRef("AccuracyThreshold")
+    use_model = ("RegisterModel", "CreateModel")
+    review: tuple[Step, ...] = ()
+    review_parameters: tuple[Parameter, ...] = ()
+    if human_review_flow_definition_arn is not None:
+        review = human_review_steps(model_package_group_name, then=use_model)
+        review_parameters = (
+            Parameter.string(
+                "HumanReviewFlowDefinitionArn",
+                human_review_flow_definition_arn,
+                "A2I flow definition the model is reviewed with",
+            ),
+        )
 
     return Pipeline(
         name=name,
@@ -111,6 +136,7 @@ def reference_pipeline(
                 "AccuracyThreshold", accuracy_threshold, "Least test accuracy to register"
             ),
             Parameter.string("ModelApprovalStatus", ApprovalStatus.PENDING_MANUAL_APPROVAL.value),
+            *review_parameters,
         ),
         steps=(
             ProcessingStep(
@@ -186,9 +212,10 @@ def reference_pipeline(
                 name="CheckAccuracy",
                 description="Register and use the model only if it is accurate enough.",
                 condition=Comparison(accuracy, ComparisonOperator.GREATER_THAN_OR_EQUAL, threshold),
-                if_steps=("RegisterModel", "CreateModel"),
+                if_steps=(review[0].name,) if review else use_model,
                 else_steps=("AccuracyTooLow",),
             ),
+            *review,
             RegisterModelStep(
                 name="RegisterModel",
                 model=ModelArtifacts("Train"),
@@ -222,4 +249,34 @@ def reference_pipeline(
                 ),
             ),
         ),
+    )
+
+
+def human_review_steps(model_name: str, *, then: tuple[str, ...]) -> tuple[Step, ...]:
+    """``Review`` (A2I, with the evaluation report and metrics), ``CheckReview`` (run ``then``
+    when approved) and ``ReviewRejected``."""
+    metrics: dict[str, ReviewMetricValue] = {
+        name: JsonValue("Evaluate", "EvaluationReport", f"metrics.{name}.value")
+        for name in ("accuracy", "precision", "recall", "f1")
+    }
+    metrics["accuracy threshold"] = ParameterRef("AccuracyThreshold")
+    return (
+        HumanReviewStep(
+            name="Review",
+            description="People check the evaluation before the model is registered.",
+            flow_definition_arn=ParameterRef("HumanReviewFlowDefinitionArn"),
+            report=StepOutput("Evaluate", "evaluation", path="evaluation.json"),
+            metrics=metrics,
+            inputs={"model_name": model_name, "model_artifacts": ModelArtifacts("Train")},
+        ),
+        ConditionStep(
+            name="CheckReview",
+            description="Register and use the model only if the reviewers approved it.",
+            condition=Comparison(
+                ReviewOutcome("Review"), ComparisonOperator.EQUAL, ReviewOutcome.APPROVED
+            ),
+            if_steps=then,
+            else_steps=("ReviewRejected",),
+        ),
+        FailStep(name="ReviewRejected", error_message="The reviewers rejected the model."),
     )

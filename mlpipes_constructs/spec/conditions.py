@@ -7,10 +7,18 @@ from dataclasses import dataclass
 from typing import ClassVar, TypeAlias
 
 from mlpipes_constructs.spec._base import SpecObject
-from mlpipes_constructs.spec.references import JsonValue, ParameterRef, TrainingMetric
+from mlpipes_constructs.spec.references import (
+    JsonValue,
+    ParameterRef,
+    ReviewOutcome,
+    TrainingMetric,
+)
 
-#: A value a condition compares: a constant, a parameter, a property file value or a metric.
-Operand: TypeAlias = str | int | float | bool | ParameterRef | JsonValue | TrainingMetric
+#: A value a condition compares: a constant, a parameter, a property file value, a metric or
+#: a human review's decision.
+Operand: TypeAlias = (
+    str | int | float | bool | ParameterRef | JsonValue | TrainingMetric | ReviewOutcome
+)
 
 
 class ComparisonOperator(enum.Enum):

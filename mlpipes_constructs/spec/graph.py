@@ -12,6 +12,7 @@ from mlpipes_constructs.spec.references import (
     ModelName,
     ParameterRef,
     Reference,
+    ReviewOutcome,
     StepOutput,
     TrainingMetric,
 )
@@ -20,7 +21,15 @@ from mlpipes_constructs.spec.steps import ConditionStep, Step
 if TYPE_CHECKING:
     from mlpipes_constructs.spec.pipeline import Pipeline
 
-_REFERENCE_TYPES = (ParameterRef, StepOutput, ModelArtifacts, JsonValue, TrainingMetric, ModelName)
+_REFERENCE_TYPES = (
+    ParameterRef,
+    StepOutput,
+    ModelArtifacts,
+    JsonValue,
+    TrainingMetric,
+    ModelName,
+    ReviewOutcome,
+)
 
 
 def references(step: Step) -> Iterator[tuple[str, Reference]]:

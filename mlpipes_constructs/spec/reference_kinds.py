@@ -21,6 +21,7 @@ from mlpipes_constructs.spec.references import (
     ModelArtifacts,
     ModelName,
     ParameterRef,
+    ReviewOutcome,
     StepOutput,
     TrainingMetric,
 )
@@ -33,6 +34,7 @@ REFERENCE_KINDS: Mapping[type, str] = {
     JsonValue: "a value in a property file (JsonValue)",
     TrainingMetric: "a training job's metric (TrainingMetric)",
     ModelName: "the model a create_model step creates (ModelName)",
+    ReviewOutcome: "a human review's decision (ReviewOutcome)",
 }
 
 

@@ -92,9 +92,38 @@ class ModelName(SpecObject):
     step: str
 
 
+@dataclass(frozen=True)
+class ReviewOutcome(SpecObject):
+    """The decision of a human review step: :attr:`APPROVED` or :attr:`REJECTED`.
+
+    A condition compares it with ``==`` or ``!=`` to one of the two, e.g.
+    ``Comparison(ReviewOutcome("Review"), ComparisonOperator.EQUAL, ReviewOutcome.APPROVED)``.
+    A review that ends without a decision (the human loop failed, was stopped or expired) fails
+    its step, so a condition never sees it.
+    """
+
+    kind: ClassVar[str] = "review_outcome"
+
+    #: Every reviewer approved.
+    APPROVED: ClassVar[str] = "Approved"
+    #: At least one reviewer did not approve.
+    REJECTED: ClassVar[str] = "Rejected"
+
+    step: str
+
+
+#: The values a :class:`ReviewOutcome` takes.
+REVIEW_OUTCOMES = (ReviewOutcome.APPROVED, ReviewOutcome.REJECTED)
+
 #: Any reference: to a parameter, or to something another step produces.
 Reference: TypeAlias = (
-    ParameterRef | StepOutput | ModelArtifacts | JsonValue | TrainingMetric | ModelName
+    ParameterRef
+    | StepOutput
+    | ModelArtifacts
+    | JsonValue
+    | TrainingMetric
+    | ModelName
+    | ReviewOutcome
 )
 
 

@@ -16,6 +16,7 @@ from mlpipes_constructs.spec._base import SpecObject
 from mlpipes_constructs.spec.conditions import Condition
 from mlpipes_constructs.spec.references import (
     Join,
+    JsonValue,
     ModelArtifacts,
     ModelName,
     ParameterRef,
@@ -23,6 +24,7 @@ from mlpipes_constructs.spec.references import (
     S3Destination,
     S3Source,
     StepOutput,
+    TrainingMetric,
 )
 
 #: Value of a hyperparameter; the compilers pass it to the job as a string.
@@ -359,6 +361,61 @@ class FailStep(Step):
     error_message: str | Join
 
 
+# --- Human review ------------------------------------------------------------------------------
+
+#: A metric a reviewer sees: a constant, a parameter, a property file value or a training metric.
+ReviewMetricValue = str | int | float | bool | ParameterRef | JsonValue | TrainingMetric
+#: A value of the review task's input: a constant, a reference or a ``Join``.
+ReviewInputValue = str | int | float | bool | Reference | Join
+
+
+@dataclass(frozen=True, kw_only=True)
+class HumanReviewStep(Step):
+    """Ask people to review with Amazon A2I, and wait for their decision.
+
+    The step starts a human loop with the flow definition, whose task UI shows the reviewer
+    ``task.input``: ``pipeline_execution`` (the orchestrator's execution id), ``step`` (this
+    step's name), ``report_uri``, ``metrics`` (a list of ``[name, value]`` pairs) and each of
+    ``inputs``. When the loop completes, the step reads the answers from the loop's
+    ``output.json``: the outcome is ``ReviewOutcome.APPROVED`` when every reviewer set
+    ``approve_field`` (a checked box or radio button, or ``true``), else
+    ``ReviewOutcome.REJECTED``. Conditions read it with :class:`ReviewOutcome`. A loop that
+    fails, is stopped or expires (the flow definition's task lifetime passes) fails the step
+    with A2I's reason: no decision never counts as approval.
+
+    Human loops are named ``<job name prefix>-<step>`` (shortened to 26 characters) followed by
+    ``-`` and 36 characters unique to the execution, 63 in all, lowercase.
+
+    Attributes:
+        flow_definition_arn: ARN of the A2I flow definition, or a string parameter.
+        report: S3 object the reviewer opens, e.g. an evaluation step's report file; the task
+            UI presigns it with ``grant_read_access``. Default: none.
+        metrics: Metrics the reviewer sees, by name. Default: none.
+        inputs: Further values of ``task.input`` for the task UI, by name (letters, digits
+            and underscores, not one of the names above). Default: none.
+        approve_field: The answer field that means approval. Default: ``approve``, the radio
+            button of the default task UI.
+        timeout_seconds: How long the step waits for the decision (60 seconds to 10 days,
+            A2I's longest task lifetime);
+            then it stops the human loop and fails. SageMaker Pipelines does not take it: there
+            the flow definition's task lifetime bounds the wait. Default: until A2I ends the
+            loop (at the latest when the flow definition's task lifetime passes).
+        poll_interval_seconds: How often Step Functions, Airflow and Kubeflow ask A2I about the
+            loop (10 seconds to 1 hour); SageMaker Pipelines is told by an event instead.
+            Default: 60.
+    """
+
+    kind: ClassVar[str] = "human_review"
+
+    flow_definition_arn: str | ParameterRef
+    report: S3Source | None = None
+    metrics: Mapping[str, ReviewMetricValue] = field(default_factory=dict)
+    inputs: Mapping[str, ReviewInputValue] = field(default_factory=dict)
+    approve_field: str = "approve"
+    timeout_seconds: int | None = None
+    poll_interval_seconds: int = 60
+
+
 # --- Models --------------------------------------------------------------------------------------
 
 
@@ -495,5 +552,6 @@ STEP_TYPES: Mapping[str, type[Step]] = {
         TransformStep,
         EndpointStep,
         FailStep,
+        HumanReviewStep,
     )
 }

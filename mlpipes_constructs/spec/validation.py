@@ -15,7 +15,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, TypeVar
 
-from mlpipes_constructs.spec.conditions import And, Condition, Not, Or
+from mlpipes_constructs.spec.conditions import (
+    And,
+    Comparison,
+    ComparisonOperator,
+    Condition,
+    Not,
+    Or,
+)
 from mlpipes_constructs.spec.graph import dependency_map, find_cycle, references
 from mlpipes_constructs.spec.instance_types import is_instance_type, suggest_instance_type
 from mlpipes_constructs.spec.naming import (
@@ -31,11 +38,13 @@ from mlpipes_constructs.spec.naming import (
 from mlpipes_constructs.spec.parameters import Parameter, ParameterType, default_matches_type
 from mlpipes_constructs.spec.reference_kinds import reference_kind_problems
 from mlpipes_constructs.spec.references import (
+    REVIEW_OUTCOMES,
     JsonValue,
     ModelArtifacts,
     ModelName,
     ParameterRef,
     Reference,
+    ReviewOutcome,
     StepOutput,
     TrainingMetric,
     is_json_path,
@@ -46,6 +55,7 @@ from mlpipes_constructs.spec.steps import (
     ConditionStep,
     CreateModelStep,
     EndpointStep,
+    HumanReviewStep,
     ProcessingStep,
     RegisterModelStep,
     Step,
@@ -71,6 +81,18 @@ MAX_PROCESSING_INPUTS = 10
 MAX_PROCESSING_OUTPUTS = 10
 MAX_TRAINING_CHANNELS = 20
 
+#: FlowDefinitionArn (botocore's ``sagemaker-a2i-runtime`` model).
+_FLOW_DEFINITION_ARN = re.compile(
+    r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:flow-definition/[a-z0-9](-*[a-z0-9])*"
+)
+#: Names ``task.input`` always has, which ``inputs`` must not reuse.
+RESERVED_REVIEW_INPUTS = ("pipeline_execution", "step", "report_uri", "metrics")
+_REVIEW_INPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_ANSWER_FIELD = re.compile(r"[A-Za-z0-9_-]{1,128}")
+#: Seconds: from a minute to A2I's longest task lifetime (10 days).
+REVIEW_TIMEOUT_RANGE = (60, 864_000)
+#: Seconds between two DescribeHumanLoop calls: 10 seconds to an hour.
+REVIEW_POLL_INTERVAL_RANGE = (10, 3_600)
 _S3_URI = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?")
 _INSTANCE_TYPE_FIELDS = ("instance_type",)
 _INSTANCE_TYPE_LIST_FIELDS = ("inference_instance_types", "transform_instance_types")
@@ -215,6 +237,11 @@ def _reference_problems(where: str, reference: Reference, context: _Context) -> 
             )
     elif isinstance(reference, TrainingMetric):
         yield from _training_metric_problems(where, reference, target)
+    elif isinstance(reference, ReviewOutcome) and not isinstance(target, HumanReviewStep):
+        yield (
+            f"{where} refers to the decision of step '{target.name}', which is a "
+            f"{target.kind} step; expected a human_review step"
+        )
     elif isinstance(reference, ModelName) and not isinstance(target, CreateModelStep):
         yield (
             f"{where} refers to the model created by step '{target.name}', which is a "
@@ -492,6 +519,7 @@ def _tuning_problems(step: Step, where: str, context: _Context) -> Iterator[str]
 def _condition_problems(step: Step, where: str, context: _Context) -> Iterator[str]:
     assert isinstance(step, ConditionStep)
     yield from _empty_condition_problems(step.condition, "condition", where)
+    yield from _review_comparison_problems(step.condition, "condition", where)
     for field_name in ("if_steps", "else_steps"):
         for name in getattr(step, field_name):
             if name not in context.steps:
@@ -509,6 +537,80 @@ def _empty_condition_problems(condition: Condition, path: str, where: str) -> It
             yield f"{path} {where} has no conditions"
         for index, child in enumerate(condition.conditions):
             yield from _empty_condition_problems(child, f"{path}.conditions[{index}]", where)
+
+
+def _review_comparison_problems(condition: Condition, path: str, where: str) -> Iterator[str]:
+    """A review's decision is compared for (in)equality with one of the two outcomes."""
+    if isinstance(condition, Not):
+        yield from _review_comparison_problems(condition.condition, f"{path}.condition", where)
+    elif isinstance(condition, And | Or):
+        for index, child in enumerate(condition.conditions):
+            yield from _review_comparison_problems(child, f"{path}.conditions[{index}]", where)
+    elif isinstance(condition, Comparison):
+        operands = (condition.left, condition.right)
+        if not any(isinstance(operand, ReviewOutcome) for operand in operands):
+            return
+        other = condition.right if isinstance(condition.left, ReviewOutcome) else condition.left
+        equality = (ComparisonOperator.EQUAL, ComparisonOperator.NOT_EQUAL)
+        if condition.operator not in equality or other not in REVIEW_OUTCOMES:
+            yield (
+                f"{path} {where} compares a ReviewOutcome with {condition.operator.value} "
+                f"{other!r}; compare it with == or != to "
+                f"{' or '.join(repr(outcome) for outcome in REVIEW_OUTCOMES)}"
+            )
+
+
+def _human_review_problems(step: Step, where: str, context: _Context) -> Iterator[str]:
+    assert isinstance(step, HumanReviewStep)
+    problems, _ = _parameter_default(
+        f"flow_definition_arn {where}", step.flow_definition_arn, ParameterType.STRING, context
+    )
+    yield from problems
+    arn = step.flow_definition_arn
+    if isinstance(arn, str) and not _FLOW_DEFINITION_ARN.fullmatch(arn):
+        yield (
+            f"flow_definition_arn '{arn}' {where} is not a flow definition ARN such as "
+            "'arn:aws:sagemaker:us-east-1:123456789012:flow-definition/model-review'"
+        )
+    yield from _s3_problems("report", step.report, where, context)
+    if isinstance(step.report, StepOutput) and not step.report.path:
+        yield f"report {where} must name a file: set the path of its StepOutput"
+    for name in step.metrics:
+        if not name or len(name) > 256:
+            yield f"metrics {where} has the name {name!r}; use 1 to 256 characters"
+    for name in step.inputs:
+        if not _REVIEW_INPUT_NAME.fullmatch(name):
+            yield (
+                f"inputs {where} has the name {name!r}; use 1 to 64 letters, digits and "
+                "underscores, starting with a letter or underscore"
+            )
+        elif name in RESERVED_REVIEW_INPUTS:
+            yield (
+                f"inputs {where} uses the reserved name '{name}'; task.input already has "
+                f"{', '.join(RESERVED_REVIEW_INPUTS)}"
+            )
+    if not _ANSWER_FIELD.fullmatch(step.approve_field):
+        yield (
+            f"approve_field '{step.approve_field}' {where} must be 1 to 128 letters, digits, "
+            "underscores and hyphens: the name of a field of the task UI's form"
+        )
+    yield from _range_problems("timeout_seconds", step.timeout_seconds, REVIEW_TIMEOUT_RANGE, where)
+    yield from _range_problems(
+        "poll_interval_seconds", step.poll_interval_seconds, REVIEW_POLL_INTERVAL_RANGE, where
+    )
+    if step.timeout_seconds is not None and step.poll_interval_seconds > step.timeout_seconds:
+        yield (
+            f"poll_interval_seconds {step.poll_interval_seconds} {where} is longer than "
+            f"timeout_seconds {step.timeout_seconds}"
+        )
+
+
+def _range_problems(
+    name: str, value: int | None, limits: tuple[int, int], where: str
+) -> Iterator[str]:
+    low, high = limits
+    if value is not None and not low <= value <= high:
+        yield f"{name} {where} must be from {low} to {high} seconds, got {value}"
 
 
 def _register_model_problems(step: Step, where: str, context: _Context) -> Iterator[str]:
@@ -562,6 +664,7 @@ _KIND_CHECKS: Mapping[type[Step], tuple[_Check, ...]] = {
     RegisterModelStep: (_register_model_problems,),
     TransformStep: (_transform_problems,),
     EndpointStep: (_endpoint_problems,),
+    HumanReviewStep: (_human_review_problems,),
 }
 
 

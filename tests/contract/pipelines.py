@@ -17,11 +17,15 @@ from mlpipes_constructs.spec import (
 )
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/train:1"
+FLOW_DEFINITION_ARN = "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/model-review"
 
 
 def every_step_kind() -> Pipeline:
-    """The reference pipeline plus spot training, tuning and endpoints, no channels anywhere."""
-    base = reference_pipeline(input_data_uri="s3://artifacts/data/")
+    """The reference pipeline with human review, plus spot training, tuning and endpoints,
+    no channels anywhere."""
+    base = reference_pipeline(
+        input_data_uri="s3://artifacts/data/", human_review_flow_definition_arn=FLOW_DEFINITION_ARN
+    )
     metric = MetricDefinition(name="validation:auc", regex="auc=([0-9.]+)")
     extra = (
         TrainingStep(

@@ -97,7 +97,7 @@ def test_an_unknown_step_kind_is_rejected():
 
     assert str(raised.value) == (
         "$.steps[2].kind: unknown kind 'notebook'; expected one of condition, create_model, "
-        "endpoint, fail, processing, register_model, training, transform, tuning"
+        "endpoint, fail, human_review, processing, register_model, training, transform, tuning"
     )
 
 
