@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from aws_cdk import App, Environment, Stack
 
     from mlpipes_constructs.foundation import FoundationResources
+    from mlpipes_constructs.stacks.a2i_stack import A2iStack
     from mlpipes_constructs.stacks.foundation_stack import FoundationStack
+    from mlpipes_constructs.stacks.mlflow_stack import MlflowStack
 
 
 @dataclass
@@ -25,6 +27,17 @@ class BuiltStacks:
     """The stacks built so far, for stacks that build on others."""
 
     foundation: FoundationStack | None = None
+    mlflow: MlflowStack | None = None
+    a2i: A2iStack | None = None
+
+
+def _pipeline_options(config: AppConfig, built: BuiltStacks) -> dict[str, Any]:
+    """What every reference pipeline stack takes from the stacks built before it: the MLflow
+    server it tracks into and the A2I flow definition it reviews models with, when built."""
+    return {
+        "tracking_server": built.mlflow.server if built.mlflow is not None else None,
+        "flow_definition": built.a2i.flow_definition if built.a2i is not None else None,
+    }
 
 
 @dataclass(frozen=True)
@@ -81,26 +94,31 @@ def _workload(
     name: str,
     stack: tuple[str, str],
     description: str,
-    options: Callable[[AppConfig], dict[str, Any]] = lambda config: {},
+    options: Callable[[AppConfig, BuiltStacks], dict[str, Any]] = lambda config, built: {},
     *,
     opt_in: bool = False,
+    built_as: str | None = None,
 ) -> StackEntry:
     """A stack that builds on the foundation and takes its resources as ``foundation=``;
-    ``stack`` is its (module, class name) and ``options`` picks its other props from the app
-    configuration."""
+    ``stack`` is its (module, class name), ``options`` picks its other props from the app
+    configuration and the stacks built before it, and ``built_as`` names the attribute of
+    :class:`BuiltStacks` that keeps it for later stacks."""
     module, class_name = stack
 
     def build(
         app: App, stack_name: str, config: AppConfig, env: Environment, built: BuiltStacks
     ) -> Stack:
-        return _stack_type(module, class_name)(
+        stack = _stack_type(module, class_name)(
             app,
             stack_name,
             env=env,
             description=f"mlpipes: {description}",
             foundation=_foundation_of(built, key),
-            **options(config),
+            **options(config, built),
         )
+        if built_as is not None:
+            setattr(built, built_as, stack)
+        return stack
 
     return StackEntry(
         key=key, name=name, description=description, module=module, build=build, opt_in=opt_in
@@ -122,6 +140,16 @@ STACK_CATALOG: tuple[StackEntry, ...] = (
         "Mlflow",
         ("mlpipes_constructs.stacks.mlflow_stack", "MlflowStack"),
         "MLflow tracking server on EC2 with PostgreSQL on RDS and artifacts in S3",
+        built_as="mlflow",
+    ),
+    _workload(
+        "a2i",
+        "A2i",
+        ("mlpipes_constructs.stacks.a2i_stack", "A2iStack"),
+        "Amazon A2I model review: task UI, private work team and Cognito workforce, flow "
+        "definition",
+        opt_in=True,
+        built_as="a2i",
     ),
     _workload(
         "sagemaker",
@@ -129,19 +157,24 @@ STACK_CATALOG: tuple[StackEntry, ...] = (
         ("mlpipes_constructs.stacks.sagemaker_stack", "SageMakerPipelinesStack"),
         "reference pipeline on SageMaker Pipelines, model registry with deployment on "
         "approval, feature store, S3 trigger, failure notifications",
-        lambda config: {"feature_group_lock_file": config.feature_group_lock_file},
+        lambda config, built: {
+            "feature_group_lock_file": config.feature_group_lock_file,
+            **_pipeline_options(config, built),
+        },
     ),
     _workload(
         "stepfunctions",
         "StepFunctions",
         ("mlpipes_constructs.stacks.stepfunctions_stack", "StepFunctionsStack"),
         "reference pipeline as a Step Functions state machine with failure notifications",
+        _pipeline_options,
     ),
     _workload(
         "mwaa",
         "Mwaa",
         ("mlpipes_constructs.stacks.mwaa_stack", "MwaaStack"),
         "private Amazon MWAA environment with a deployed DAG folder",
+        _pipeline_options,
         opt_in=True,
     ),
     _workload(
@@ -157,14 +190,7 @@ STACK_CATALOG: tuple[StackEntry, ...] = (
         ("mlpipes_constructs.stacks.kubeflow_stack", "KubeflowStack"),
         "Kubeflow Pipelines 2.17.0 on a private EKS Auto Mode cluster, metadata in RDS for "
         "MySQL, artifacts in S3",
-        opt_in=True,
-    ),
-    _workload(
-        "a2i",
-        "A2i",
-        ("mlpipes_constructs.stacks.a2i_stack", "A2iStack"),
-        "Amazon A2I model review: task UI, private work team and Cognito workforce, flow "
-        "definition",
+        _pipeline_options,
         opt_in=True,
     ),
 )

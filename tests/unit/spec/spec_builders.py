@@ -18,6 +18,7 @@ from mlpipes_constructs.spec import (
     CreateModelStep,
     EndpointStep,
     FailStep,
+    HumanReviewStep,
     IntegerRange,
     Join,
     JsonValue,
@@ -56,7 +57,9 @@ STEP_NAMES = (
     "Transform",
     "Endpoint",
     "Fail",
+    "Review",
 )
+FLOW_DEFINITION_ARN = "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/review"
 
 
 def valid_parameters() -> list[Parameter]:
@@ -161,6 +164,14 @@ def valid_steps() -> list[Step]:
         FailStep(
             name="Fail",
             error_message=Join(["accuracy ", accuracy, " is below ", 0.8], separator=""),
+        ),
+        HumanReviewStep(
+            name="Review",
+            flow_definition_arn=FLOW_DEFINITION_ARN,
+            report=StepOutput("Prep", "report", "report.json"),
+            metrics={"accuracy": accuracy, "loss": TrainingMetric("Train", "loss")},
+            inputs={"model": ModelArtifacts("Train"), "note": "check the recall"},
+            timeout_seconds=3600,
         ),
     ]
 

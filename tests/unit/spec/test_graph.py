@@ -53,6 +53,7 @@ def test_dependencies_follow_references_depends_on_and_condition_branches():
         "Transform": ("CreateModel",),
         "Endpoint": ("CreateModel",),
         "Fail": ("Prep", "Gate"),
+        "Review": ("Prep", "Train"),
     }
 
 
@@ -111,6 +112,7 @@ def test_topological_order_of_the_full_pipeline_places_branches_after_their_cond
         "Transform",
         "Endpoint",
         "Fail",
+        "Review",
     ]
 
 

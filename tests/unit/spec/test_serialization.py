@@ -45,6 +45,7 @@ def test_the_document_carries_the_schema_version_and_kind_tags():
         "transform",
         "endpoint",
         "fail",
+        "human_review",
     ]
     assert data["steps"][1]["instance_type"] == {"kind": "parameter", "name": "InstanceType"}
     assert data["steps"][3]["condition"]["conditions"][0]["operator"] == ">="

@@ -15,4 +15,5 @@ def test_the_base_pipeline_of_the_validation_tests_is_valid():
         "transform",
         "endpoint",
         "fail",
+        "human_review",
     }

@@ -713,6 +713,7 @@ def test_every_problem_is_reported_at_once_in_pipeline_order():
                 {},
                 {"endpoint_name": "bad_name"},  # Endpoint
                 {},
+                {},  # Review
             ],
             strict=True,
         )
