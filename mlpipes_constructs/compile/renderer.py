@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mlpipes_constructs.compile.placement import JobPlacement
@@ -50,8 +51,12 @@ class JobContext:
             CDK token or a template expression).
         kms_key_id: the key for job volumes and outputs. None: the service's default encryption.
         placement: the VPC placement of jobs and models. None: no VPC configuration.
+        environment: variables every processing and training job gets besides its own (the
+            MLflow tracking variables, see :mod:`mlpipes_constructs.compile.tracking`); a
+            step's own variable of the same name wins. Default: none.
     """
 
     role_arn: str
     kms_key_id: str | None = None
     placement: JobPlacement | None = None
+    environment: Mapping[str, RequestValue] = field(default_factory=dict)

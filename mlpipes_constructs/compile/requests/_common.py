@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from mlpipes_constructs.compile.errors import CompileError
 from mlpipes_constructs.compile.renderer import JobContext, Request, RequestValue, ValueRenderer
 from mlpipes_constructs.compile.rules import has_instance_storage_only
+from mlpipes_constructs.compile.tracking import STEP as STEP_VARIABLE
 
 
 def optional(key: str, value: RequestValue | None) -> Request:
@@ -17,6 +18,18 @@ def optional(key: str, value: RequestValue | None) -> Request:
 def string_map(values: Mapping[str, object], render: ValueRenderer) -> Request:
     """A string-valued mapping (environment, hyperparameters), keys sorted for stable output."""
     return {key: render.text(values[key]) for key in sorted(values)}
+
+
+def job_environment(
+    step_name: str, environment: Mapping[str, object], job: JobContext, render: ValueRenderer
+) -> Request:
+    """``Environment`` of a job: the pipeline's variables (with ``MLPIPES_STEP`` when there are
+    any), then the step's own, which win; keys sorted. Empty when there are neither."""
+    merged: Request = dict(job.environment)
+    if merged:
+        merged[STEP_VARIABLE] = step_name
+    merged.update(string_map(environment, render))
+    return {key: merged[key] for key in sorted(merged)}
 
 
 def s3_prefix(uri: RequestValue, **extra: RequestValue) -> Request:

@@ -10,7 +10,7 @@ from mlpipes_constructs.compile.job_code import (
 )
 from mlpipes_constructs.compile.locations import processing_output_keys
 from mlpipes_constructs.compile.renderer import JobContext, Request, RequestValue, ValueRenderer
-from mlpipes_constructs.compile.requests._common import optional, string_map, volume_key
+from mlpipes_constructs.compile.requests._common import job_environment, optional, volume_key
 from mlpipes_constructs.spec import ProcessingOutput, ProcessingStep
 
 
@@ -46,8 +46,9 @@ def processing_job(step: ProcessingStep, job: JobContext, render: ValueRenderer)
             "Outputs": [_output(step, output, render) for output in step.outputs],
             **optional("KmsKeyId", job.kms_key_id),
         }
-    if step.environment:
-        request["Environment"] = string_map(step.environment, render)
+    environment = job_environment(step.name, step.environment, job, render)
+    if environment:
+        request["Environment"] = environment
     if job.placement is not None:
         request["NetworkConfig"] = {
             "EnableNetworkIsolation": False,

@@ -5,7 +5,13 @@ from __future__ import annotations
 from mlpipes_constructs.compile.instance_types import check_instance_type
 from mlpipes_constructs.compile.locations import job_output_keys
 from mlpipes_constructs.compile.renderer import JobContext, Request, ValueRenderer
-from mlpipes_constructs.compile.requests._common import optional, s3_prefix, string_map, volume_key
+from mlpipes_constructs.compile.requests._common import (
+    job_environment,
+    optional,
+    s3_prefix,
+    string_map,
+    volume_key,
+)
 from mlpipes_constructs.compile.rules import training_max_runtime
 from mlpipes_constructs.spec import (
     CategoricalRange,
@@ -97,8 +103,9 @@ def _training_job_body(
         # Explicit because model references expect a model.tar.gz.
         "CompressionType": "GZIP",
     }
-    if step.environment:
-        body["Environment"] = string_map(step.environment, render)
+    environment = job_environment(step.name, step.environment, job, render)
+    if environment:
+        body["Environment"] = environment
     if job.placement is not None:
         body["EnableInterContainerTrafficEncryption"] = (
             job.placement.enable_inter_container_traffic_encryption
