@@ -269,7 +269,11 @@ class MlflowServer(Construct):
         )
         host = domain_name or self.load_balancer.load_balancer_dns_name
         self.tracking_uri: str = f"{scheme}://{host}"
-        self.connections = self.load_balancer.connections
+        # The load balancer's security groups, on the port clients connect to.
+        self.connections = ec2.Connections(
+            security_groups=self.load_balancer.connections.security_groups,
+            default_port=ec2.Port.tcp(listener_port),
+        )
         self._listener_port = listener_port
         _load_balancer.allow_clients(
             self.connections,
