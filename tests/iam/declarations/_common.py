@@ -644,3 +644,89 @@ def pass_role_target(props: Document) -> str:
         r'"(?:RoleArn|ExecutionRoleArn)":"(arn:aws:iam::[^"]+)"', props["DefinitionString"]
     )
     return found[0] if found else f"arn:aws:iam::{ACCOUNT}:role/none"
+
+
+# -- Human review (A2I) and MLflow tracking ----------------------------------------------------
+
+DOC_A2I_IAM = (
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/"
+    "list_amazonsagemaker.html#amazonsagemaker-human-loop"
+)
+DOC_A2I_OUTPUT = "https://docs.aws.amazon.com/sagemaker/latest/dg/a2i-output-data.html"
+DOC_SECRETS_READ = (
+    "https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples.html"
+)
+#: The part of a human loop name unique to an execution (36 characters).
+LOOP_UNIQUE = "0a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1"
+
+
+def flow_definition_arn(model: AppModel) -> str:
+    """The ARN of the A2i stack's flow definition, as the custom resource returns it."""
+    logical_id, _ = model.only("a2i", "Custom::MlpipesFlowDefinition")
+    return model.arn("a2i", logical_id, "FlowDefinitionArn")
+
+
+def human_review_calls(
+    shared: Foundation, flow_definition: str, loop_prefix: str, *, stop: bool = True
+) -> Iterator[Call]:
+    """Start a human loop with the flow definition, watch (and stop) it, read the answers."""
+    loop = f"arn:aws:sagemaker:{ARN}:human-loop/{loop_prefix}-{LOOP_UNIQUE}"
+    start = Call(
+        "start the review's human loop", "sagemaker:StartHumanLoop", flow_definition, DOC_A2I_IAM
+    )
+    yield start
+    yield start.denied(
+        "start a loop with another flow definition",
+        resource=f"arn:aws:sagemaker:{ARN}:flow-definition/someone-elses-review",
+    )
+    describe = Call("watch the human loop", "sagemaker:DescribeHumanLoop", loop, DOC_A2I_IAM)
+    yield describe
+    yield describe.denied(
+        "watch another pipeline's human loop",
+        resource=f"arn:aws:sagemaker:{ARN}:human-loop/another-pipeline-{LOOP_UNIQUE}",
+    )
+    if stop:
+        yield Call("stop the human loop on timeout", "sagemaker:StopHumanLoop", loop, DOC_A2I_IAM)
+    answers = Call(
+        "read the reviewers' answers",
+        "s3:GetObject",
+        f"{shared.bucket_arn}/a2i/mlpipes-model-review-0123456789/2026/12/02/10/00/00/"
+        f"{loop_prefix}-{LOOP_UNIQUE}/output.json",
+        DOC_A2I_OUTPUT,
+    )
+    yield answers
+    yield answers.denied(
+        "read an object outside the answers", resource=f"{shared.bucket_arn}/private/salaries.csv"
+    )
+    yield Call(
+        "decrypt the answers",
+        "kms:Decrypt",
+        shared.key_arn,
+        DOC_SSE_KMS,
+        context={
+            "kms:ViaService": f"s3.{REGION}.amazonaws.com",
+            "kms:CallerAccount": ACCOUNT,
+            "kms:EncryptionContext:aws:s3:arn": shared.bucket_arn,
+        },
+    )
+
+
+def mlflow_secret_arn(model: AppModel) -> str:
+    """The ARN of the MLflow stack's admin secret (the credentials jobs sign in with)."""
+    for logical_id, props in model.resources("mlflow", "AWS::SecretsManager::Secret"):
+        template = props.get("GenerateSecretString", {}).get("SecretStringTemplate", "")
+        if '"username"' in template and "admin" in logical_id.lower():
+            return model.ref("mlflow", logical_id)
+    raise LookupError("the MLflow stack has no admin secret")
+
+
+def tracking_calls(secret_arn: str) -> Iterator[Call]:
+    """A job reads the MLflow credentials when it starts, and no other secret."""
+    read = Call(
+        "read the MLflow credentials", "secretsmanager:GetSecretValue", secret_arn, DOC_SECRETS_READ
+    )
+    yield read
+    yield read.denied(
+        "read another secret",
+        resource=f"arn:aws:secretsmanager:{ARN}:secret:someone-elses-secret-AbCdEf",
+    )
