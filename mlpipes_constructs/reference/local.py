@@ -115,8 +115,7 @@ def run_processing_job(
     step = pipeline.step(step_name)
     if not isinstance(step, ProcessingStep):
         raise TypeError(f"step '{step_name}' is a {step.kind} step, not a processing step")
-    known = dict(references or {})
-    arguments = [_argument(pipeline, value, known) for value in step.arguments]
+    arguments = processing_arguments(pipeline, step_name, references=references)
     for spec_input in step.inputs:
         if spec_input.name not in inputs:
             raise KeyError(f"step '{step_name}' needs a local path for input '{spec_input.name}'")
@@ -140,6 +139,21 @@ def run_processing_job(
         stdout=completed.stdout,
         stderr=completed.stderr,
     )
+
+
+def processing_arguments(
+    pipeline: Pipeline, step_name: str, *, references: Mapping[Reference, str] | None = None
+) -> list[str]:
+    """A processing step's arguments as its script receives them: parameters take their
+    defaults, other references the value given in ``references``. Default: no references.
+
+    Raises:
+        ValueError: an argument needs a reference that ``references`` lacks.
+    """
+    step = pipeline.step(step_name)
+    if not isinstance(step, ProcessingStep):
+        raise TypeError(f"step '{step_name}' is a {step.kind} step, not a processing step")
+    return [_argument(pipeline, value, references) for value in step.arguments]
 
 
 def container_path(work_dir: Path, path: str) -> Path:
