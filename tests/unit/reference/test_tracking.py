@@ -258,16 +258,20 @@ def test_5xx_is_retried_with_backoff_and_4xx_is_not(
     assert raised.value.status == 400 and not raised.value.fatal
 
 
+@pytest.mark.parametrize(("status", "method"), [(302, "GET"), (307, "GET"), (308, "POST")])
 def test_redirects_are_not_followed_so_credentials_stay_with_the_server(
-    tracking: ModuleType, http: list[_Server]
+    tracking: ModuleType, http: list[_Server], status: int, method: str
 ) -> None:
     elsewhere = _Server([_json(200, {})])
-    server = _Server([(307, {"Location": f"{elsewhere.url}/api/2.0/mlflow/runs/search"}, b"")])
+    server = _Server([(status, {"Location": f"{elsewhere.url}/api/2.0/mlflow/x"}, b"")])
     http.extend([elsewhere, server])
     client = tracking.RestClient(server.url, authorization="Basic abc", sleep=lambda _: None)
 
-    with pytest.raises(tracking.TrackingError, match=r"HTTP 307 .*redirects are not followed"):
-        client.post("runs/search", {})
+    with pytest.raises(tracking.TrackingError, match=rf"HTTP {status} .*redirects are not"):
+        if method == "GET":
+            client.get("experiments/get-by-name", {"experiment_name": "x"})
+        else:
+            client.post("runs/search", {})
 
     assert elsewhere.requests == []
 
