@@ -1,7 +1,8 @@
 """Local stand-ins for the reference pipeline's SageMaker jobs, for tests and experiments.
 
 :func:`run_processing_step` runs a processing step's script with the local Python, the way the
-container runs it, under a directory that stands in for ``/opt/ml/processing``.
+container runs it, under a directory that stands in for ``/opt/ml/processing``
+(:func:`run_processing_job` also returns what the job was given and printed).
 :func:`train_builtin_xgboost` emulates the built-in XGBoost algorithm (which is the ``xgboost``
 library): same hyperparameters, CSV channels with the label first, and a ``model.tar.gz``
 holding ``xgboost-model``, as the algorithm's training job writes it.
@@ -19,6 +20,7 @@ import tarfile
 import tempfile
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -42,6 +44,20 @@ XGBOOST_MODEL_FILE = "xgboost-model"
 _TRAINING_LOOP_HYPERPARAMETERS = ("num_round", "early_stopping_rounds")
 
 
+@dataclass(frozen=True)
+class ProcessingRun:
+    """A processing job run locally: what it was given and what it printed."""
+
+    #: output name -> local directory of the output.
+    outputs: dict[str, Path]
+    #: the command line the script ran with.
+    argv: list[str]
+    #: the environment the script ran with.
+    environment: dict[str, str]
+    stdout: str
+    stderr: str
+
+
 def run_processing_step(
     pipeline: Pipeline,
     step_name: str,
@@ -49,34 +65,95 @@ def run_processing_step(
     inputs: Mapping[str, Path],
     work_dir: Path,
     python: str = sys.executable,
+    references: Mapping[Reference, str] | None = None,
+    environment: Mapping[str, str] | None = None,
 ) -> dict[str, Path]:
     """Run a processing step's script locally; return its outputs' local directories.
+
+    See :func:`run_processing_job` for the arguments.
+    """
+    return run_processing_job(
+        pipeline,
+        step_name,
+        inputs=inputs,
+        work_dir=work_dir,
+        python=python,
+        references=references,
+        environment=environment,
+    ).outputs
+
+
+def run_processing_job(
+    pipeline: Pipeline,
+    step_name: str,
+    *,
+    inputs: Mapping[str, Path],
+    work_dir: Path,
+    python: str = sys.executable,
+    references: Mapping[Reference, str] | None = None,
+    environment: Mapping[str, str] | None = None,
+) -> ProcessingRun:
+    """Run a processing step's script locally, as its container would.
 
     ``work_dir`` stands in for ``/opt/ml/processing``: each input (a file or a directory,
     keyed by input name) is copied to its destination below it, and the script is called with
     the step's arguments plus ``--base-dir <work_dir>``. Parameters take their defaults.
 
+    Args:
+        python: the interpreter. Default: this one.
+        references: the values of the step-output references among the step's arguments
+            (e.g. ``ModelArtifacts("Train")`` -> the local model's URI), which only an
+            orchestrator knows. Default: none (an argument that needs one is an error).
+        environment: variables set over this process's environment and the step's own, as an
+            orchestrator adds its own (e.g. the tracking variables). Default: none.
+
     Raises:
         KeyError: an input of the step is missing from ``inputs``.
+        ValueError: an argument needs a reference that ``references`` lacks.
         subprocess.CalledProcessError: the script failed; its output is attached.
     """
     step = pipeline.step(step_name)
     if not isinstance(step, ProcessingStep):
         raise TypeError(f"step '{step_name}' is a {step.kind} step, not a processing step")
+    arguments = processing_arguments(pipeline, step_name, references=references)
     for spec_input in step.inputs:
         if spec_input.name not in inputs:
             raise KeyError(f"step '{step_name}' needs a local path for input '{spec_input.name}'")
         _copy_into(inputs[spec_input.name], container_path(work_dir, spec_input.destination))
     script = local_code_paths(pipeline)[step.code] / step.entry_point
-    arguments = [_argument(pipeline, value) for value in step.arguments]
-    subprocess.run(
-        [python, str(script), *arguments, "--base-dir", str(work_dir)],
-        check=True,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **step.environment},
+    argv = [python, str(script), *arguments, "--base-dir", str(work_dir)]
+    # No bytecode next to the scripts: the directory is the job's code asset.
+    job_environment = {
+        **os.environ,
+        **step.environment,
+        **(environment or {}),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    completed = subprocess.run(
+        argv, check=True, capture_output=True, text=True, env=job_environment
     )
-    return {output.name: container_path(work_dir, output.source) for output in step.outputs}
+    return ProcessingRun(
+        outputs={output.name: container_path(work_dir, output.source) for output in step.outputs},
+        argv=argv,
+        environment=job_environment,
+        stdout=completed.stdout,
+        stderr=completed.stderr,
+    )
+
+
+def processing_arguments(
+    pipeline: Pipeline, step_name: str, *, references: Mapping[Reference, str] | None = None
+) -> list[str]:
+    """A processing step's arguments as its script receives them: parameters take their
+    defaults, other references the value given in ``references``. Default: no references.
+
+    Raises:
+        ValueError: an argument needs a reference that ``references`` lacks.
+    """
+    step = pipeline.step(step_name)
+    if not isinstance(step, ProcessingStep):
+        raise TypeError(f"step '{step_name}' is a {step.kind} step, not a processing step")
+    return [_argument(pipeline, value, references) for value in step.arguments]
 
 
 def container_path(work_dir: Path, path: str) -> Path:
@@ -140,15 +217,25 @@ def _read_csv_channel(directory: Path) -> Any:
     return xgboost.DMatrix(data[:, 1:], label=data[:, 0])
 
 
-def _argument(pipeline: Pipeline, value: str | int | float | bool | Reference | Join) -> str:
-    """A value as the job sees it on its command line: parameters take their defaults."""
+def _argument(
+    pipeline: Pipeline,
+    value: str | int | float | bool | Reference | Join,
+    references: Mapping[Reference, str] | None = None,
+) -> str:
+    """A value as the job sees it on its command line: parameters take their defaults, other
+    references the value given in ``references``."""
     if isinstance(value, ParameterRef):
         return str(pipeline.parameter(value.name).default)
     if isinstance(value, Join):
-        return value.separator.join(_argument(pipeline, part) for part in value.values)
+        return value.separator.join(_argument(pipeline, part, references) for part in value.values)
     if isinstance(value, str | int | float):
         return str(value)
-    raise ValueError(f"{value!r} is only known when the pipeline runs on an orchestrator")
+    if references is not None and value in references:
+        return references[value]
+    raise ValueError(
+        f"{value!r} is only known when the pipeline runs on an orchestrator; pass its local "
+        "value in references="
+    )
 
 
 def _parse_number(value: str) -> int | float | str:

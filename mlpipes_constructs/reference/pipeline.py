@@ -184,6 +184,20 @@ def reference_pipeline(
                 image_uri=xgboost_image,
                 code=SCRIPTS_DIRECTORY,
                 entry_point="evaluate.py",
+                # For the MLflow record: where the model is and how it was trained. One
+                # argument per hyperparameter, as each ContainerArguments item is limited to
+                # 256 characters.
+                arguments=(
+                    "--model-uri",
+                    ModelArtifacts("Train"),
+                    "--training-step",
+                    "Train",
+                    *(
+                        item
+                        for name, value in XGBOOST_HYPERPARAMETERS.items()
+                        for item in ("--hyperparameter", f"{name}={value}")
+                    ),
+                ),
                 instance_type=ParameterRef("ProcessingInstanceType"),
                 inputs=(
                     ProcessingInput(

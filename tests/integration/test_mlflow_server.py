@@ -1,270 +1,34 @@
 """The MLflow launcher against a real MLflow server, PostgreSQL and an S3/Secrets Manager emulator.
 
 PostgreSQL comes from the system (Debian package ``postgresql``); moto's server emulates S3 and
-Secrets Manager. The launcher runs as the tracking server instance runs it: first as a
+Secrets Manager (the session fixtures ``postgres``, ``aws`` and ``server`` are in
+``conftest.py``). The launcher runs as the tracking server instance runs it: first as a
 standalone copied file, after a restart as ``python -m``. Nothing of ours is mocked.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
-import glob
-import json
-import os
-import pwd
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import boto3  # type: ignore[import-untyped]
 import pytest
 
-import mlpipes_constructs.mlflow.launcher as launcher_module
+from tests.integration.mlflow_harness import (
+    ADMIN_PASSWORD,
+    ADMIN_USER,
+    BUCKET,
+    DB_PASSWORD,
+    PREFIX,
+    Aws,
+    Server,
+    start_server,
+    stop_server,
+)
 
 pytestmark = pytest.mark.integration
-
-REGION = "us-east-1"
-BUCKET = "mlpipes-test-artifacts"
-PREFIX = "mlflow/"
-DB_NAME = "mlflow"
-DB_USER = "mlflow_owner"
-# Characters that must be URL-quoted in the URI and escaped in basic_auth.ini.
-DB_PASSWORD = "p@ss:w/rd%25&?#=x"
-ADMIN_USER = "admin"
-ADMIN_PASSWORD = "Adm1n-generated-Passw0rd-4-tests"
-STARTUP_TIMEOUT = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _postgres_bin_dir() -> Path:
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not candidates:
-        pytest.fail(
-            "PostgreSQL server binaries not found under /usr/lib/postgresql/<version>/bin; "
-            "install them with `apt-get install -y postgresql` (the project setup does this)",
-            pytrace=False,
-        )
-    return Path(candidates[-1]).parent
-
-
-@dataclass(frozen=True)
-class Postgres:
-    host: str
-    port: int
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    """A throwaway PostgreSQL server on loopback with a password-protected owner role."""
-    bin_dir = _postgres_bin_dir()
-    as_postgres: list[str] = []
-    if os.geteuid() == 0:  # initdb and postgres refuse to run as root
-        as_postgres = ["runuser", "-u", "postgres", "--"]
-    owner = pwd.getpwnam("postgres") if as_postgres else None
-    root = Path(tempfile.mkdtemp(prefix="mlpipes-pg-"))
-    data, sockets = root / "data", root / "run"
-    sockets.mkdir()
-    if owner is not None:
-        for path in (root, sockets):
-            os.chown(path, owner.pw_uid, owner.pw_gid)
-    port = _free_port()
-    subprocess.run(
-        [*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres",
-         "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    server = subprocess.Popen(
-        [*as_postgres, str(bin_dir / "postgres"), "-D", str(data), "-p", str(port),
-         "-k", str(sockets), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    psql = [*as_postgres, str(bin_dir / "psql"), "-h", str(sockets), "-p", str(port), "-U",
-            "postgres", "-v", "ON_ERROR_STOP=1", "-q"]  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while subprocess.run([*psql, "-c", "SELECT 1"], capture_output=True).returncode != 0:
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError("PostgreSQL did not start")
-            time.sleep(0.2)
-        # Like the RDS master user: owns the database and may create the auth database.
-        subprocess.run(
-            [*psql, "-c", f"CREATE ROLE {DB_USER} LOGIN CREATEDB PASSWORD '{DB_PASSWORD}'",
-             "-c", f"CREATE DATABASE {DB_NAME} OWNER {DB_USER}"],
-            check=True, capture_output=True,
-        )  # fmt: skip
-        yield Postgres(host="127.0.0.1", port=port)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        shutil.rmtree(root, ignore_errors=True)
-
-
-@dataclass(frozen=True)
-class Aws:
-    endpoint: str
-    db_secret_arn: str
-    admin_secret_arn: str
-
-    def client(self, service: str):  # type: ignore[no-untyped-def]
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-
-@pytest.fixture(scope="session")
-def aws(postgres: Postgres) -> Iterator[Aws]:
-    """moto's server with the artifact bucket and both secrets in the RDS/admin formats."""
-    from moto.server import ThreadedMotoServer
-
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        endpoint = f"http://127.0.0.1:{port}"
-        partial = Aws(endpoint=endpoint, db_secret_arn="", admin_secret_arn="")
-        partial.client("s3").create_bucket(Bucket=BUCKET)
-        secrets = partial.client("secretsmanager")
-        db_secret = secrets.create_secret(
-            Name="mlflow/database",
-            SecretString=json.dumps(
-                {
-                    "engine": "postgres",
-                    "username": DB_USER,
-                    "password": DB_PASSWORD,
-                    "host": postgres.host,
-                    "port": postgres.port,
-                    "dbname": DB_NAME,
-                }
-            ),
-        )
-        admin_secret = secrets.create_secret(
-            Name="mlflow/admin",
-            SecretString=json.dumps({"username": ADMIN_USER, "password": ADMIN_PASSWORD}),
-        )
-        yield Aws(
-            endpoint=endpoint,
-            db_secret_arn=db_secret["ARN"],
-            admin_secret_arn=admin_secret["ARN"],
-        )
-    finally:
-        server.stop()
-
-
-@dataclass
-class Server:
-    url: str
-    state_dir: Path
-    log_path: Path
-    process: subprocess.Popen[bytes] | None = None
-
-
-def _launcher_environment(aws: Aws, state_dir: Path) -> dict[str, str]:
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AWS_", "MLFLOW_", "MLPIPES_"))
-    }
-    environment.update(
-        {
-            "AWS_ENDPOINT_URL": aws.endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": REGION,
-            "MLPIPES_MLFLOW_DB_SECRET_ARN": aws.db_secret_arn,
-            "MLPIPES_MLFLOW_ADMIN_SECRET_ARN": aws.admin_secret_arn,
-            "MLPIPES_MLFLOW_ARTIFACTS_DESTINATION": f"s3://{BUCKET}/{PREFIX}",
-            "MLPIPES_MLFLOW_STATE_DIR": str(state_dir),
-            "MLPIPES_MLFLOW_SSL_MODE": "disable",  # the test server has no TLS; RDS gets require
-            "MLPIPES_MLFLOW_ALLOWED_HOSTS": "127.0.0.1:*",  # as the instance names its ALB
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    return environment
-
-
-def _start(server: Server, aws: Aws, command: list[str]) -> None:
-    port = int(server.url.rsplit(":", 1)[1])
-    log = server.log_path.open("ab")
-    server.process = subprocess.Popen(
-        # Host, port and workers as flags, the rest from the environment (as on the instance).
-        [*command, "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        env=_launcher_environment(aws, server.state_dir),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # mlflow server forks workers: stop the whole group
-        cwd=server.state_dir,
-    )
-    log.close()
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while True:
-        if server.process.poll() is not None:
-            pytest.fail(f"launcher exited:\n{server.log_path.read_text(errors='replace')}")
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(f"{server.url}/health", timeout=2) as response,
-        ):
-            if response.status == 200:
-                return
-        if time.monotonic() > deadline:
-            _stop(server)
-            pytest.fail(f"no /health in time:\n{server.log_path.read_text(errors='replace')}")
-        time.sleep(0.5)
-
-
-def _stop(server: Server) -> None:
-    if server.process is None or server.process.poll() is not None:
-        return
-    os.killpg(server.process.pid, signal.SIGTERM)
-    try:
-        server.process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.process.pid, signal.SIGKILL)
-        server.process.wait(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def standalone_launcher(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The launcher copied alone into an empty directory, as the instance receives it."""
-    target = tmp_path_factory.mktemp("instance") / "launcher.py"
-    shutil.copy(launcher_module.__file__, target)
-    return target
-
-
-@pytest.fixture(scope="session")
-def server(
-    aws: Aws, standalone_launcher: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    state_dir = tmp_path_factory.mktemp("mlflow-state")
-    running = Server(
-        url=f"http://127.0.0.1:{_free_port()}",
-        state_dir=state_dir,
-        log_path=state_dir / "server.log",
-    )
-    # -I: no script directory or user site on sys.path; the copy runs on its own.
-    _start(running, aws, [sys.executable, "-I", str(standalone_launcher)])
-    try:
-        yield running
-    finally:
-        _stop(running)
 
 
 @pytest.fixture()
@@ -313,8 +77,8 @@ def test_runs_survive_restart_and_artifacts_land_in_s3(
     keys = [item["Key"] for item in listed.get("Contents", [])]
     assert any(key.endswith(f"{run_id}/artifacts/evaluation/report.txt") for key in keys), keys
 
-    _stop(server)
-    _start(server, aws, [sys.executable, "-m", "mlpipes_constructs.mlflow.launcher"])
+    stop_server(server)
+    start_server(server, aws, [sys.executable, "-m", "mlpipes_constructs.mlflow.launcher"])
 
     client = MlflowClient(tracking_uri=server.url)
     restored = client.get_run(run_id)

@@ -23,6 +23,7 @@ from mlpipes_constructs.spec import (
     Comparison,
     ConditionStep,
     JsonValue,
+    ModelArtifacts,
     ProcessingStep,
     read_json_path,
 )
@@ -56,6 +57,7 @@ def run(pipeline, tmp_path_factory):
         "Evaluate",
         inputs={"model": model, "test": splits["test"]},
         work_dir=work / "evaluate",
+        references={ModelArtifacts("Train"): model.as_uri()},
     )
     return {"splits": splits, "model": model, "evaluation": evaluation}
 

@@ -555,6 +555,17 @@ class _Sdk:
                     ),
                 ],
                 outputs=[self.processing_output("evaluation", f"{processing}/output/evaluation")],
+                arguments=[
+                    "--model-uri",
+                    model_data,
+                    "--training-step",
+                    "Train",
+                    *(
+                        item
+                        for name, value in XGBOOST_HYPERPARAMETERS.items()
+                        for item in ("--hyperparameter", f"{name}={value}")
+                    ),
+                ],
             ),
         )
         accuracy = JsonGet(step_name="Evaluate", property_file=report, json_path=ACCURACY_JSON_PATH)

@@ -12,6 +12,13 @@ Writes ``<base-dir>/output/evaluation/evaluation.json``::
     {"metrics": {"accuracy": {"value": 0.93}, "precision": {"value": ...}, "recall": ...,
                  "f1": ..., "auc": ...},
      "test_rows": 300, "threshold": 0.5}
+
+When the pipeline is tracked (``MLFLOW_TRACKING_URI`` is set, see :mod:`tracking`), the step
+logs the metrics and the test row count as ``<step>/<name>`` metrics of the execution's MLflow
+run, its threshold as a param, and, named after the training step (``--training-step``), the
+model's location (``--model-uri``) and the training job's hyperparameters
+(``--hyperparameter``): ``Train/model_uri``, ``Train/max_depth``... It is the last job of the
+pipeline that runs code, so it marks the run FINISHED.
 """
 
 from __future__ import annotations
@@ -24,9 +31,15 @@ import sys
 import tarfile
 import tempfile
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xgboost
+
+if TYPE_CHECKING:  # the type checker sees the package; the job, the script's own directory
+    from mlpipes_constructs.reference.scripts import tracking
+else:
+    import tracking
 
 MODEL_FILE = "xgboost-model"
 
@@ -41,7 +54,40 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--threshold", type=float, default=0.5, help="Probability above which a review is positive"
     )
+    parser.add_argument(
+        "--model-uri", default="", help="Where the model artifacts are, for the tracking record"
+    )
+    parser.add_argument(
+        "--training-step",
+        default="Train",
+        help="Step that trained the model: prefix of its tracked params (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--hyperparameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="A hyperparameter of the training job, for the tracking record (repeatable)",
+    )
     return parser.parse_args(argv)
+
+
+def training_params(
+    training_step: str, model_uri: str, hyperparameters: Sequence[str]
+) -> dict[str, str]:
+    """The training job's params as ``<training_step>/<name>``: ``model_uri`` (when given) and
+    each ``NAME=VALUE`` hyperparameter.
+
+    Raises:
+        ValueError: a hyperparameter is not ``NAME=VALUE``.
+    """
+    params = {f"{training_step}/model_uri": model_uri} if model_uri else {}
+    for item in hyperparameters:
+        name, separator, value = item.partition("=")
+        if not separator or not name:
+            raise ValueError(f"--hyperparameter '{item}' is not NAME=VALUE")
+        params[f"{training_step}/{name}"] = value
+    return params
 
 
 def load_model(model_dir: str) -> xgboost.Booster:
@@ -96,21 +142,36 @@ def binary_metrics(
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    booster = load_model(os.path.join(args.base_dir, "input", "model"))
-    labels, features = load_test_split(os.path.join(args.base_dir, "input", "test"))
+    try:
+        params = training_params(args.training_step, args.model_uri, args.hyperparameter)
+    except ValueError as error:
+        raise SystemExit(f"evaluate.py: {error}") from None
+    with tracking.start_step("Evaluate", ends_run=True) as run:
+        run.log_params({"threshold": args.threshold})
+        run.log_run_params(params)
+        metrics, test_rows = evaluate(args.base_dir, args.threshold)
+        run.log_metrics({**metrics, "test_rows": test_rows})
+
+
+def evaluate(base_dir: str, threshold: float) -> tuple[dict[str, float | None], int]:
+    """Score the model on the test split and write ``evaluation.json``; the metrics and the
+    number of test rows."""
+    booster = load_model(os.path.join(base_dir, "input", "model"))
+    labels, features = load_test_split(os.path.join(base_dir, "input", "test"))
     scores = booster.predict(xgboost.DMatrix(features))
-    metrics = binary_metrics(labels, scores, args.threshold)
+    metrics = binary_metrics(labels, scores, threshold)
 
     report = {
         "metrics": {name: {"value": value} for name, value in metrics.items()},
         "test_rows": len(labels),
-        "threshold": args.threshold,
+        "threshold": threshold,
     }
-    output_dir = os.path.join(args.base_dir, "output", "evaluation")
+    output_dir = os.path.join(base_dir, "output", "evaluation")
     os.makedirs(output_dir, exist_ok=True)
     with open(os.path.join(output_dir, "evaluation.json"), "w", encoding="utf-8") as file:
         json.dump(report, file, indent=2)
     print(json.dumps(report["metrics"]))
+    return metrics, len(labels)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,10 @@ scikit-learn). Reads every ``*.csv`` file in ``<base-dir>/input/raw`` with the c
 
 Features are a hashed bag of words and word pairs, L2-normalized, of a fixed dimension, so no
 vocabulary has to be fitted or shipped with the model.
+
+When the pipeline is tracked (``MLFLOW_TRACKING_URI`` is set, see :mod:`tracking`), the step
+logs its arguments as params and :func:`data_statistics` as metrics to the execution's MLflow
+run, named ``<step>/<name>``.
 """
 
 from __future__ import annotations
@@ -21,9 +25,15 @@ import glob
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.feature_extraction.text import HashingVectorizer
+
+if TYPE_CHECKING:  # the type checker sees the package; the job, the script's own directory
+    from mlpipes_constructs.reference.scripts import tracking
+else:
+    import tracking
 
 POSITIVE_RATING = 4
 SPLITS = ("train", "validation", "test")
@@ -78,6 +88,20 @@ def split_indices(
     return {"train": order[n_test + n_validation :], "validation": validation, "test": test}
 
 
+def data_statistics(labels: np.ndarray, splits: dict[str, np.ndarray]) -> dict[str, float]:
+    """Row counts and class balance: ``rows`` and ``positive_fraction`` overall and per split
+    (``rows_train``, ``positive_fraction_train``...); a split with no rows has no fraction."""
+    statistics = {"rows": float(len(labels))}
+    if len(labels):
+        statistics["positive_fraction"] = float(labels.mean())
+    for name in SPLITS:
+        split_labels = labels[splits[name]]
+        statistics[f"rows_{name}"] = float(len(split_labels))
+        if len(split_labels):
+            statistics[f"positive_fraction_{name}"] = float(split_labels.mean())
+    return statistics
+
+
 def write_csv(path: str, matrix: np.ndarray) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     np.savetxt(path, matrix, delimiter=",", fmt="%.6g")
@@ -85,6 +109,20 @@ def write_csv(path: str, matrix: np.ndarray) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
+    with tracking.start_step("Preprocess") as run:
+        run.log_params(
+            {
+                "n_features": args.n_features,
+                "validation_fraction": args.validation_fraction,
+                "test_fraction": args.test_fraction,
+                "seed": args.seed,
+            }
+        )
+        preprocess(args, run)
+
+
+def preprocess(args: argparse.Namespace, run: tracking.StepRun) -> None:
+    """Read, vectorize, split and write the reviews; log the data statistics to ``run``."""
     texts, ratings = read_reviews(os.path.join(args.base_dir, "input", "raw"))
     labels = (ratings >= POSITIVE_RATING).astype(np.float64)
     features = vectorize(texts, args.n_features)
@@ -98,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     write_csv(os.path.join(output_dir, "transform", "test_features.csv"), features[splits["test"]])
     sizes = ", ".join(f"{name}={len(splits[name])}" for name in SPLITS)
     print(f"wrote {sizes} rows with {args.n_features} features")
+    run.log_metrics(data_statistics(labels, splits))
 
 
 if __name__ == "__main__":
