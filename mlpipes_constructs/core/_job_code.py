@@ -6,6 +6,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
+from mlpipes_constructs._internal.python_handler import BYTECODE
 from mlpipes_constructs._internal.validation import Problems
 from mlpipes_constructs.spec import Pipeline, local_code_paths
 
@@ -42,7 +43,9 @@ class JobCode(Construct):
         problems.raise_if_any()
         super().__init__(scope, construct_id)
         self.assets: dict[str, s3_assets.Asset] = {
-            code: s3_assets.Asset(self, f"Code{index}", path=str(directory))
+            # Without bytecode: a test or a local run that imports the code must not change
+            # the archive.
+            code: s3_assets.Asset(self, f"Code{index}", path=str(directory), exclude=list(BYTECODE))
             for index, (code, directory) in enumerate(paths.items())
         }
         #: code location in the spec -> ``s3://`` URL of the uploaded archive.
