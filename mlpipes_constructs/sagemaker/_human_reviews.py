@@ -28,8 +28,9 @@ from constructs import Construct
 from mlpipes_constructs._internal.python_handler import HandlerReasons, python_handler
 from mlpipes_constructs.a2i import IFlowDefinition
 from mlpipes_constructs.compile.human_review import TERMINAL_STATUSES, human_loop_prefix
-from mlpipes_constructs.compliance import acknowledge, acknowledge_wildcard
+from mlpipes_constructs.compliance import acknowledge, acknowledge_wildcards
 from mlpipes_constructs.core._human_review import grant_human_reviews, human_review_steps
+from mlpipes_constructs.core._wildcards import wildcard_reasons_by_service
 from mlpipes_constructs.iam import ManagedPolicyRole
 from mlpipes_constructs.spec import Pipeline
 
@@ -41,6 +42,18 @@ RECORD_FOLDER = "human-loops/"
 #: How many times a callback message is tried before it goes to the dead-letter queue.
 MAX_RECEIVE_COUNT = 5
 HANDLER_TIMEOUT = Duration.minutes(1)
+_WILDCARD_REASONS = {
+    "sagemaker": (
+        "callback steps belong to executions of this one pipeline, whose ids SageMaker makes "
+        "when each execution starts; human loops are named with the review step's fixed prefix "
+        "and a hash of the callback token, so only the prefix can be named"
+    ),
+    "s3": (
+        "the handler keeps one callback token per human loop in this pipeline's human-loops "
+        "folder, and reads the answers A2I writes under each flow definition's output folder, "
+        "one key per human loop"
+    ),
+}
 
 
 class HumanReviews(Construct):
@@ -70,6 +83,7 @@ class HumanReviews(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._key = encryption_key
         self.dead_letter_queue = sqs.Queue(
             self,
             "DeadLetterQueue",
@@ -145,17 +159,8 @@ class HumanReviews(Construct):
                 ),
             ],
         )
-        acknowledge_wildcard(
-            parts.policy,
-            executions,
-            "callback steps belong to executions of this pipeline, whose ids SageMaker makes "
-            "when each execution starts",
-        )
-        acknowledge_wildcard(
-            parts.policy,
-            records,
-            "the handler keeps one callback token per human loop in this pipeline's "
-            "human-loops folder, named after the loop",
+        acknowledge_wildcards(
+            parts.policy, wildcard_reasons_by_service(parts.policy, _WILDCARD_REASONS)
         )
         self.role: ManagedPolicyRole = parts.role
         self.log_group = parts.log_group
@@ -194,5 +199,18 @@ class HumanReviews(Construct):
         )
 
     def grant_send_messages(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let ``grantee`` (the pipeline role) send callback messages to the queue."""
-        return self.queue.grant_send_messages(grantee)
+        """Let ``grantee`` (the pipeline role) send callback messages to the queue: SendMessage
+        on it, and the two key actions SQS needs to encrypt a message, through SQS only."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=["sqs:SendMessage"], resource_arns=[self.queue.queue_arn]
+        )
+        return grant.combine(
+            iam.Grant.add_to_principal(
+                grantee=grantee,
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resource_arns=[self._key.key_arn],
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"sqs.{Stack.of(self).region}.amazonaws.com"}
+                },
+            )
+        )
