@@ -71,8 +71,10 @@ from mlpipes_constructs.sagemaker._pipeline_source import (
     size_problems,
     source_kind,
 )
+from mlpipes_constructs.sagemaker._review_step import check_review_step
 from mlpipes_constructs.sagemaker._trigger import S3PipelineTrigger, trigger_parameter_problems
 from mlpipes_constructs.sagemaker.compiler import (
+    ORCHESTRATOR,
     compile_pipeline_definition,
     pipeline_step_types,
 )
@@ -214,6 +216,11 @@ class SageMakerPipeline(MlPipelineBase):
             check_name(problems, "model_package_group_names entry", group, RESOURCE_NAME_MAX)
         if isinstance(pipeline, Pipeline):
             flow_definition_problems(problems, pipeline, flow_definitions)
+            for review in human_review_steps(pipeline):
+                try:
+                    check_review_step(review, ORCHESTRATOR)
+                except CompileError as error:
+                    problems.add(f"pipeline: {error}")
         elif flow_definitions:
             problems.conflict(
                 "flow_definitions",
