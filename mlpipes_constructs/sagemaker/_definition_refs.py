@@ -29,6 +29,7 @@ from mlpipes_constructs.spec import (
     Pipeline,
     ProcessingStep,
     Reference,
+    ReviewOutcome,
     Step,
     StepOutput,
     TrainingMetric,
@@ -122,6 +123,9 @@ def reference_expression(reference: Reference, context: DefinitionContext) -> Ex
         return get(f"Steps.{reference.step}.FinalMetricDataList['{reference.metric}'].Value")
     if isinstance(reference, ModelName):
         return get(f"Steps.{reference.step}.ModelName")
+    if isinstance(reference, ReviewOutcome):
+        # The review's callback step's output parameter (see ``_review_step``).
+        return get(f"Steps.{reference.step}.OutputParameters['outcome']")
     raise TypeError(f"unknown reference {reference!r}")
 
 
@@ -175,7 +179,7 @@ def string_expression(value: object, context: DefinitionContext) -> Expression:
 def _is_string_reference(value: object, context: DefinitionContext) -> bool:
     if isinstance(value, ParameterRef):
         return context.parameter_type(value.name) is ParameterType.STRING
-    return isinstance(value, StepOutput | ModelArtifacts | ModelName)
+    return isinstance(value, StepOutput | ModelArtifacts | ModelName | ReviewOutcome)
 
 
 def string_map(values: Mapping[str, object], context: DefinitionContext) -> dict[str, Expression]:

@@ -23,6 +23,11 @@ write them, in the same place (top level or branch):
   it). It has the spec step's display name and description; steps that depend on the spec step
   depend on it. Without ``endpoint_name`` the endpoint is ``<pipeline>-<step>``, lowercased.
 
+A human review step becomes a ``Callback`` step (the SDK's ``CallbackStep``) that sends its
+arguments to ``callback_queue_url`` and has one String output parameter, ``outcome``, which
+``ReviewOutcome`` reads (see :mod:`._review_step`). SageMaker Pipelines does not take a review
+step's ``timeout_seconds``: the flow definition's task lifetime bounds the wait.
+
 Names too long for SageMaker (64 characters for steps, 63 for endpoints and configurations)
 keep their start and end with a hash of the full name. A step named like the ``EndpointConfig``
 step of an endpoint step is refused, naming both steps.
@@ -49,11 +54,17 @@ from mlpipes_constructs.sagemaker._definition_steps import (
     fail_arguments,
     property_files,
 )
+from mlpipes_constructs.sagemaker._review_step import (
+    callback_arguments,
+    callback_step_body,
+    check_review_step,
+)
 from mlpipes_constructs.spec import (
     ConditionStep,
     CreateModelStep,
     EndpointStep,
     FailStep,
+    HumanReviewStep,
     Parameter,
     ParameterType,
     Pipeline,
@@ -78,6 +89,7 @@ def compile_pipeline_definition(
     code_locations: Mapping[str, str],
     kms_key_id: str | None = None,
     placement: JobPlacement | None = None,
+    callback_queue_url: str | None = None,
 ) -> dict[str, Any]:
     """The SageMaker pipeline definition of ``pipeline``, as a JSON-ready dict.
 
@@ -93,21 +105,28 @@ def compile_pipeline_definition(
             default encryption (no ``KmsKeyId``/``VolumeKmsKeyId`` in the jobs).
         placement: VPC placement of the jobs and models. Default: no VPC (a SageMaker-managed
             network).
+        callback_queue_url: URL of the SQS queue the callback steps of human review steps
+            send their messages to (opaque text: it may be a CDK token). Default: none;
+            required when the spec has human review steps.
 
     Raises:
         CompileError: a processing step's ``code`` has no entry in ``code_locations``, a step
             has the name of the ``EndpointConfig`` step an endpoint step compiles to, or a
-            request breaks a SageMaker rule (naming the step and the field).
+            request breaks a SageMaker rule (naming the step and the field), a review step
+            sets ``timeout_seconds``, or the spec has review steps and no
+            ``callback_queue_url``.
         UnsupportedStepError: a step is of a kind the compiler does not handle.
     """
     for step in pipeline.steps:
         STEP_DISPATCH.handler(step)
     _check_derived_step_names(pipeline)
     _check_code_locations(pipeline, code_locations)
+    _check_review_steps(pipeline, callback_queue_url)
     context = DefinitionContext(pipeline, artifact_root.rstrip("/"))
     compiler = _StepCompiler(
         JobContext(role_arn, kms_key_id, placement),
         DefinitionRenderer(context, code_locations),
+        callback_queue_url,
     )
     branch_steps = {
         name
@@ -153,9 +172,12 @@ def definition_s3_uris(definition: Mapping[str, Any]) -> tuple[str, ...]:
 class _StepCompiler:
     """Builds step requests, nesting condition branches into their condition steps."""
 
-    def __init__(self, job: JobContext, render: DefinitionRenderer) -> None:
+    def __init__(
+        self, job: JobContext, render: DefinitionRenderer, callback_queue_url: str | None
+    ) -> None:
         self._job = job
         self._render = render
+        self._callback_queue_url = callback_queue_url
         self._pipeline = render.context.pipeline
 
     def step_requests(self, step: Step) -> list[dict[str, Expression]]:
@@ -235,6 +257,13 @@ class _StepCompiler:
         assert isinstance(step, FailStep)
         return self._single(step, "Fail", fail_arguments(step, self._render.context))
 
+    def human_review(self, step: Step) -> list[Expression]:
+        assert isinstance(step, HumanReviewStep) and self._callback_queue_url is not None
+        arguments = callback_arguments(step, self._render, self._pipeline.name)
+        [request] = self._single(step, "Callback", arguments)
+        request.update(callback_step_body(self._callback_queue_url))
+        return [request]
+
     def _branch(self, names: tuple[str, ...]) -> list[Expression]:
         return [
             request for name in names for request in self.step_requests(self._pipeline.step(name))
@@ -256,6 +285,7 @@ STEP_DISPATCH: StepDispatch[_Handler] = StepDispatch(
         TransformStep: _StepCompiler.transform,
         EndpointStep: _StepCompiler.endpoint,
         FailStep: _StepCompiler.fail,
+        HumanReviewStep: _StepCompiler.human_review,
     },
 )
 
@@ -302,6 +332,20 @@ def _check_derived_step_names(pipeline: Pipeline) -> None:
     ]
     if clashes:
         raise CompileError("; ".join(clashes), field="name")
+
+
+def _check_review_steps(pipeline: Pipeline, callback_queue_url: str | None) -> None:
+    reviews = [step for step in pipeline.steps if isinstance(step, HumanReviewStep)]
+    for step in reviews:
+        check_review_step(step, ORCHESTRATOR)
+    if reviews and callback_queue_url is None:
+        names = ", ".join(f"'{step.name}'" for step in reviews)
+        raise CompileError(
+            f"callback_queue_url is required: human review steps ({names}) send their callback "
+            "messages to an SQS queue; pass its URL",
+            field="callback_queue_url",
+            orchestrator=ORCHESTRATOR,
+        )
 
 
 def _check_code_locations(pipeline: Pipeline, code_locations: Mapping[str, str]) -> None:

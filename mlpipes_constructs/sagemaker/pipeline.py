@@ -12,14 +12,17 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
+from mlpipes_constructs.a2i import IFlowDefinition
 from mlpipes_constructs.compile import CompileError, JobPlacement
 from mlpipes_constructs.core._defaults import (
     DEFAULT_ARTIFACT_PREFIX,
@@ -29,6 +32,7 @@ from mlpipes_constructs.core._defaults import (
     require_encryption_key,
 )
 from mlpipes_constructs.core._failure_topic import FailureNotificationTopic
+from mlpipes_constructs.core._human_review import flow_definition_problems, human_review_steps
 from mlpipes_constructs.core._job_code import JobCode
 from mlpipes_constructs.core._schedule import (
     resolve_schedule,
@@ -54,6 +58,7 @@ from mlpipes_constructs.sagemaker._event_bridge import (
     bucket_event_bridge_state,
     enable_bucket_event_bridge,
 )
+from mlpipes_constructs.sagemaker._human_reviews import HumanReviews
 from mlpipes_constructs.sagemaker._pipeline_role import add_pipeline_permissions
 from mlpipes_constructs.sagemaker._pipeline_source import (
     INLINE_DEFINITION_LIMIT,
@@ -66,8 +71,10 @@ from mlpipes_constructs.sagemaker._pipeline_source import (
     size_problems,
     source_kind,
 )
+from mlpipes_constructs.sagemaker._review_step import check_review_step
 from mlpipes_constructs.sagemaker._trigger import S3PipelineTrigger, trigger_parameter_problems
 from mlpipes_constructs.sagemaker.compiler import (
+    ORCHESTRATOR,
     compile_pipeline_definition,
     pipeline_step_types,
 )
@@ -92,8 +99,12 @@ class SageMakerPipeline(MlPipelineBase):
 
     What it creates besides the pipeline and its role: the failure topic (unless
     ``notifications`` names one or turns them off), a security group for the jobs (with
-    ``placement`` and no security groups), and, with ``schedule`` or ``trigger_prefix``, the
-    EventBridge rules and the trigger state machine. It creates no KMS key.
+    ``placement`` and no security groups), with ``schedule`` or ``trigger_prefix`` the
+    EventBridge rules and the trigger state machine, and for a spec with human review steps
+    what runs them (:attr:`human_reviews`): the callback queue the review steps send to
+    (encrypted with ``encryption_key``, TLS only, with a dead-letter queue), the review handler
+    function that starts each human loop and completes its step when the loop ends, and the
+    EventBridge rule of the loops' status changes. It creates no KMS key.
 
     Args:
         pipeline: the spec to compile, a SageMaker pipeline definition dict (``Version``,
@@ -136,6 +147,11 @@ class SageMakerPipeline(MlPipelineBase):
         notifications: where failed executions, and new objects whose trigger execution
             failed, are published. Default: ``FailureNotifications()``: a new topic
             encrypted with ``encryption_key``, TLS only.
+        flow_definitions: the A2I flow definitions the spec's human review steps start
+            loops with; the review handler may start loops with these only, and read their
+            output. A review step's ``timeout_seconds`` is refused: on SageMaker Pipelines
+            the flow definition's task lifetime bounds the wait. Default: none; required
+            when the pipeline has human review steps.
     """
 
     METRIC_NAMESPACE: ClassVar[str] = "AWS/Sagemaker/ModelBuildingPipeline"
@@ -167,6 +183,7 @@ class SageMakerPipeline(MlPipelineBase):
         trigger_prefix: str | None = None,
         trigger_parameter: str = "InputDataUri",
         notifications: FailureNotifications | None = None,
+        flow_definitions: Sequence[IFlowDefinition] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         notifications = default_notifications(notifications)
@@ -197,6 +214,19 @@ class SageMakerPipeline(MlPipelineBase):
         problems.check_int_range("max_parallel_steps", max_parallel_steps, 1, 1000)
         for group in model_package_group_names or ():
             check_name(problems, "model_package_group_names entry", group, RESOURCE_NAME_MAX)
+        if isinstance(pipeline, Pipeline):
+            flow_definition_problems(problems, pipeline, flow_definitions)
+            for review in human_review_steps(pipeline):
+                try:
+                    check_review_step(review, ORCHESTRATOR)
+                except CompileError as error:
+                    problems.add(f"pipeline: {error}")
+        elif flow_definitions:
+            problems.conflict(
+                "flow_definitions",
+                "pipeline (a native definition)",
+                "'flow_definitions' applies to a spec's human review steps",
+            )
         problems.raise_if_any()
         assert name is not None and key is not None and kind is not None
 
@@ -210,6 +240,24 @@ class SageMakerPipeline(MlPipelineBase):
         self.artifact_root = f"s3://{artifact_bucket.bucket_name}/{self.artifact_prefix}"
         self.code_assets: dict[str, s3_assets.Asset] = {}
         self.security_groups: list[ec2.ISecurityGroup] = []
+        self._pipeline_arn = stack.format_arn(
+            service="sagemaker",
+            resource="pipeline",
+            # SageMaker lowercases pipeline names in ARNs and events.
+            resource_name=name if is_unresolved(name) else name.lower(),
+        )
+        self.human_reviews: HumanReviews | None = None
+        if self.spec is not None and human_review_steps(self.spec):
+            self.human_reviews = HumanReviews(
+                self,
+                "HumanReviews",
+                pipeline=self.spec,
+                pipeline_arn=self._pipeline_arn,
+                flow_definitions=flow_definitions,
+                artifact_bucket=artifact_bucket,
+                artifact_folder=self.artifact_prefix,
+                encryption_key=key,
+            )
 
         if self.spec is not None:
             definition_dict = self._compile(self.spec, placement)
@@ -241,12 +289,6 @@ class SageMakerPipeline(MlPipelineBase):
         self.definition: dict[str, Any] = definition_dict
         self.step_types: frozenset[str] = frozenset(pipeline_step_types(definition_dict))
         self.model_package_group_names: tuple[str, ...] = tuple(groups)
-        self._pipeline_arn = stack.format_arn(
-            service="sagemaker",
-            resource="pipeline",
-            # SageMaker lowercases pipeline names in ARNs and events.
-            resource_name=name if is_unresolved(name) else name.lower(),
-        )
 
         self.role: ManagedPolicyRole = service_role(
             self,
@@ -261,12 +303,21 @@ class SageMakerPipeline(MlPipelineBase):
             self.policy,
             job_role=self.job_role,
             definition=self.definition,
-            step_types=self.step_types,
+            # The callback steps' queue is granted below, with the review handler.
+            step_types=(
+                self.step_types - {"Callback"}
+                if self.human_reviews is not None
+                else self.step_types
+            ),
             model_package_group_names=self.model_package_group_names,
             artifact_bucket=artifact_bucket,
             artifact_prefix=self.artifact_prefix,
             encryption_key=key,
         )
+
+        if self.human_reviews is not None:
+            # SageMaker sends the callback messages as the pipeline role.
+            self.human_reviews.grant_send_messages(self.role)
 
         pipeline_definition: dict[str, Any]
         self.definition_asset: s3_assets.Asset | None = None
@@ -330,6 +381,17 @@ class SageMakerPipeline(MlPipelineBase):
     # --- Public API ------------------------------------------------------------------------
 
     @property
+    def review_queue(self) -> sqs.IQueue | None:
+        """The queue the human review steps send their callback messages to; None without
+        review steps."""
+        return self.human_reviews.queue if self.human_reviews is not None else None
+
+    @property
+    def review_handler(self) -> lambda_.IFunction | None:
+        """The function that runs the human review steps' loops; None without review steps."""
+        return self.human_reviews.function if self.human_reviews is not None else None
+
+    @property
     def pipeline_name(self) -> str:
         """The SageMaker pipeline's name."""
         return self._pipeline_name
@@ -384,6 +446,9 @@ class SageMakerPipeline(MlPipelineBase):
                 code_locations=code.locations,
                 kms_key_id=self.encryption_key.key_arn,
                 placement=network,
+                callback_queue_url=(
+                    self.human_reviews.queue.queue_url if self.human_reviews is not None else None
+                ),
             )
         except (CompileError, ValueError) as error:
             # Spec steps whose compiled names clash; the code locations are complete here.

@@ -31,6 +31,7 @@ from mlpipes_constructs.spec import (
     CreateModelStep,
     EndpointStep,
     FailStep,
+    HumanReviewStep,
     JsonValue,
     ModelArtifacts,
     Operand,
@@ -66,6 +67,7 @@ from mlpipes_constructs.stepfunctions._renderer import (
     StateMachineRenderer,
     asl_parameters,
 )
+from mlpipes_constructs.stepfunctions._review_states import review_states
 from mlpipes_constructs.stepfunctions._task_base import sagemaker_arn
 from mlpipes_constructs.stepfunctions.tuning_job import SageMakerCreateHyperParameterTuningJob
 
@@ -426,7 +428,9 @@ class Builder:
         state.next(merge)
         return state, [merge]
 
-    def guard(self, state: sfn.TaskStateBase, step_name: str, errors: Any = None) -> None:
+    def guard(
+        self, state: sfn.TaskStateBase | sfn.CustomState, step_name: str, errors: Any = None
+    ) -> None:
         """Retry throttling and service errors; send any other error to the step's handler."""
         if errors is None:
             self.retry(state)
@@ -596,6 +600,13 @@ def _endpoint(
     return endpoint_states(builder, item)
 
 
+def _human_review(
+    builder: Builder, item: Item, loaded: _Loaded
+) -> tuple[sfn.State, list[sfn.INextable]]:
+    assert isinstance(item, HumanReviewStep)
+    return review_states(builder, item)
+
+
 def _fail(builder: Builder, item: Item, loaded: _Loaded) -> tuple[sfn.State, list[sfn.INextable]]:
     assert isinstance(item, FailStep)
     return builder.fail(item), []
@@ -615,5 +626,6 @@ STEP_DISPATCH: StepDispatch[_Handler] = StepDispatch(
         TransformStep: _task(Builder.transform),
         EndpointStep: _endpoint,
         FailStep: _fail,
+        HumanReviewStep: _human_review,
     },
 )

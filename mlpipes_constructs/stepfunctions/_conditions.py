@@ -18,6 +18,7 @@ from mlpipes_constructs.spec import (
     ParameterRef,
     ParameterType,
     Pipeline,
+    ReviewOutcome,
     TrainingMetric,
 )
 
@@ -80,7 +81,7 @@ def choice_condition(
 
 
 def _is_reference(operand: Operand) -> bool:
-    return isinstance(operand, ParameterRef | JsonValue | TrainingMetric)
+    return isinstance(operand, ParameterRef | JsonValue | TrainingMetric | ReviewOutcome)
 
 
 def _kind(operand: Operand, pipeline: Pipeline) -> str | None:
@@ -98,6 +99,8 @@ def _kind(operand: Operand, pipeline: Pipeline) -> str | None:
         }.get(parameter_type, "number")
     if isinstance(operand, TrainingMetric):
         return "number"
+    if isinstance(operand, ReviewOutcome):
+        return "string"
     return None
 
 

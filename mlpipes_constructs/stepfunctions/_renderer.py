@@ -18,6 +18,7 @@ from mlpipes_constructs.spec import (
     ParameterRef,
     Pipeline,
     ProcessingStep,
+    ReviewOutcome,
     StepOutput,
     TrainingStep,
     TuningStep,
@@ -30,6 +31,8 @@ from mlpipes_constructs.stepfunctions._conditions import ConditionError
 RUN_ROOT = "$.run.root"
 #: Where it keeps the execution input merged over the parameter defaults.
 PARAMETERS = "$.parameters"
+#: The key of a review step's result (``$.steps.<step>``) that holds its outcome.
+REVIEW_OUTCOME_KEY = "Outcome"
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ class StateMachineRenderer:
             return self.model_artifacts(value.step)
         if isinstance(value, ModelName):
             return Expr(naming.name_expression(self.slugs[value.step]))
-        if isinstance(value, JsonValue):
+        if isinstance(value, JsonValue | ReviewOutcome):
             return Expr(self.path(value))
         if isinstance(value, Join):
             return concat([self.value(v) for v in value.values], value.separator)
@@ -97,6 +100,9 @@ class StateMachineRenderer:
         if isinstance(operand, JsonValue):
             base = f"$.properties.{operand.step}.{operand.property_file}.document"
             return json_path(base, operand.json_path)
+        if isinstance(operand, ReviewOutcome):
+            # Where the review's states keep the outcome (see ``_review_states``).
+            return f"$.steps.{operand.step}.{REVIEW_OUTCOME_KEY}"
         raise ConditionError(f"cannot read {operand!r} in a Choice state")
 
     def output_location(self, step_name: str, output_name: str) -> Value:

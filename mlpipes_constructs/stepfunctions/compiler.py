@@ -21,6 +21,11 @@ the service's cause (for a ``.sync`` job, its description with the ``FailureReas
 Parallel branch, which cannot lead to states outside it, the branch has its own Fail state with
 the same error and cause; it fails the Parallel, and so the execution, with them.
 
+A human review step starts an A2I human loop and polls it every ``poll_interval_seconds``
+(see :mod:`._review_states`); its outcome is ``$.steps.<step>.Outcome``. Its SDK tasks carry
+no IAM: the state machine role needs ``grant_human_reviews`` (``MlStateMachine`` grants it for
+its ``flow_definitions``).
+
 An endpoint step creates the endpoint, or updates it when one of that name exists, then checks
 it every 30 seconds until it is ``InService``; a ``Failed`` endpoint fails the step with
 SageMaker's ``FailureReason``.
@@ -71,6 +76,9 @@ class CompiledStateMachine:
         name_slugs: each step's name slug; its SageMaker names are ``<slug>-<run token>``.
         artifact_prefix: the bucket folder outputs go under (the role reads reports there).
         fail_state: the Fail state every error outside a Parallel branch ends in.
+        task_states: every task state, with its retries and catch.
+        job_name_prefix: the start of every SageMaker name (and of the human loop names of
+            the review steps, see ``human_loop_prefix``).
     """
 
     definition: sfn.IChainable
@@ -80,6 +88,7 @@ class CompiledStateMachine:
     artifact_prefix: str
     fail_state: sfn.Fail
     task_states: tuple[sfn.State, ...] = field(default=())
+    job_name_prefix: str = ""
 
 
 def compile_state_machine(
@@ -173,6 +182,7 @@ def compile_state_machine(
         artifact_prefix=artifact_prefix,
         fail_state=builder.fail_state,
         task_states=tuple(builder.task_states),
+        job_name_prefix=prefix,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Unpack
 
 from aws_cdk import Duration, RemovalPolicy
@@ -21,6 +21,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
+from mlpipes_constructs.a2i import IFlowDefinition
 from mlpipes_constructs.compile import JobPlacement
 from mlpipes_constructs.compliance import acknowledge_wildcards
 from mlpipes_constructs.core._defaults import (
@@ -31,6 +32,7 @@ from mlpipes_constructs.core._defaults import (
     require_encryption_key,
 )
 from mlpipes_constructs.core._failure_topic import FailureNotificationTopic
+from mlpipes_constructs.core._human_review import flow_definition_problems, grant_human_reviews
 from mlpipes_constructs.core._job_code import JobCode
 from mlpipes_constructs.core._schedule import (
     resolve_schedule,
@@ -58,12 +60,14 @@ _NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
 _MAX_TIMEOUT_DAYS = 365
 _WILDCARD_REASONS = {
     "sagemaker": (
-        "each SageMaker task may act only on names that start with its step's fixed slug; the "
-        "rest of the name is the run token the execution makes, so only a prefix can be named"
+        "each SageMaker task may act only on names that start with its step's fixed slug (a "
+        "review step's human loops: the step's loop prefix); the rest of the name is the run "
+        "token or UUID the execution makes, so only a prefix can be named"
     ),
     "s3": (
         "the condition steps read reports whose keys contain the execution name, inside this "
-        "pipeline's folder of the artifact bucket only"
+        "pipeline's folder of the artifact bucket only, and the review steps read the answers "
+        "A2I writes under each flow definition's output folder, one key per human loop"
     ),
 }
 
@@ -110,6 +114,10 @@ class MlStateMachine(MlPipelineBase):
         log_retention: how long execution logs are kept. Default: one year.
         removal_policy: what happens to the log group when it leaves the stack.
             Default: ``RemovalPolicy.RETAIN``.
+        flow_definitions: the A2I flow definitions the spec's human review steps start
+            loops with; the state machine role may start loops with these only, describe and
+            stop its own loops, and read their output. Default: none; required when the
+            pipeline has human review steps.
     """
 
     METRIC_NAMESPACE: ClassVar[str] = "AWS/States"
@@ -140,6 +148,7 @@ class MlStateMachine(MlPipelineBase):
         schedule_input: Mapping[str, Any] | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        flow_definitions: Sequence[IFlowDefinition] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         notifications = default_notifications(notifications)
@@ -176,6 +185,14 @@ class MlStateMachine(MlPipelineBase):
         rule_schedule = resolve_schedule(problems, schedule)
         if schedule_input is not None and schedule is None:
             problems.conflict("schedule_input", "schedule=None", "there are no scheduled runs")
+        if spec is not None:
+            flow_definition_problems(problems, spec, flow_definitions)
+        elif flow_definitions:
+            problems.conflict(
+                "flow_definitions",
+                "pipeline (a chainable)",
+                "'flow_definitions' applies to a spec's human review steps",
+            )
         if spec is not None and schedule_input:
             for problem in schedule_input_problems(spec_parameter_types(spec), schedule_input):
                 problems.add(problem)
@@ -217,6 +234,10 @@ class MlStateMachine(MlPipelineBase):
         self.cfn_state_machine: sfn.CfnStateMachine = self.hardened.cfn_state_machine
         self.node.default_child = self.cfn_state_machine
         self.role: ManagedPolicyRole = self.hardened.role
+        if spec is not None and self.compiled is not None:
+            grant_human_reviews(
+                self.role, spec, flow_definitions, job_prefix=self.compiled.job_name_prefix
+            )
         self.log_group = self.hardened.log_group
         self.notifications: FailureNotificationTopic | None = None
         self.notification_topic: sns.ITopic | None = None

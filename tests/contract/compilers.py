@@ -3,8 +3,10 @@ requests it emits. A new compiler joins the contract tests with one entry in ``C
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import aws_cdk as cdk
@@ -17,6 +19,7 @@ from mlpipes_constructs.airflow import compiler as airflow_compiler
 from mlpipes_constructs.compile import JobPlacement, StepDispatch
 from mlpipes_constructs.kubeflow import compiler as kubeflow_compiler
 from mlpipes_constructs.sagemaker import compiler as sagemaker_compiler
+from mlpipes_constructs.sagemaker._human_reviews import REVIEW_HANDLER_DIRECTORY
 from mlpipes_constructs.spec import Pipeline, local_code_paths
 from mlpipes_constructs.stepfunctions import _builder as stepfunctions_builder
 from mlpipes_constructs.stepfunctions import compile_state_machine
@@ -27,6 +30,9 @@ ROLE_ARN = "arn:aws:iam::123456789012:role/job"
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234"
 CODE_URI = "s3://artifacts/code/scripts.zip"
 PLACEMENT = JobPlacement(subnet_ids=("subnet-1", "subnet-2"), security_group_ids=("sg-1",))
+QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/reviews"
+#: A callback token as SageMaker Pipelines makes them: 10 letters and digits.
+CALLBACK_TOKEN = "a1B2c3D4e5"
 
 #: A SageMaker request a compiler emitted: the step (as the orchestrator names it), the API
 #: operation and the request as the orchestrator writes it.
@@ -64,7 +70,20 @@ def _definition_steps(steps: list[Mapping[str, Any]]) -> Iterator[Mapping[str, A
             yield from _definition_steps(step["Arguments"]["ElseSteps"])
 
 
+def review_handler() -> ModuleType:
+    """The SageMaker pipeline's review handler module (Lambda code, loaded from its file)."""
+    spec = importlib.util.spec_from_file_location(
+        "sagemaker_review_handler", REVIEW_HANDLER_DIRECTORY / "index.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def sagemaker_requests(pipeline: Pipeline) -> list[EmittedRequest]:
+    """The definition's requests; a callback step's ``StartHumanLoop`` is the one the review
+    handler sends for its message (arguments as written, expressions unresolved)."""
     definition = sagemaker_compiler.compile_pipeline_definition(
         pipeline,
         role_arn=ROLE_ARN,
@@ -72,12 +91,17 @@ def sagemaker_requests(pipeline: Pipeline) -> list[EmittedRequest]:
         code_locations={code: CODE_URI for code in local_code_paths(pipeline)},
         kms_key_id=KEY_ARN,
         placement=PLACEMENT,
+        callback_queue_url=QUEUE_URL,
     )
-    return [
-        (step["Name"], _DEFINITION_OPERATIONS[step["Type"]], step["Arguments"])
-        for step in _definition_steps(definition["Steps"])
-        if step["Type"] in _DEFINITION_OPERATIONS
-    ]
+    emitted: list[EmittedRequest] = []
+    for step in _definition_steps(definition["Steps"]):
+        if step["Type"] in _DEFINITION_OPERATIONS:
+            emitted.append((step["Name"], _DEFINITION_OPERATIONS[step["Type"]], step["Arguments"]))
+        elif step["Type"] == "Callback":
+            message = {"token": CALLBACK_TOKEN, "arguments": step["Arguments"]}
+            request = review_handler().start_request(message)
+            emitted.append((step["Name"], "StartHumanLoop", request))
+    return emitted
 
 
 # --- Step Functions ----------------------------------------------------------------------------
@@ -107,6 +131,9 @@ def stepfunctions_requests(pipeline: Pipeline) -> list[EmittedRequest]:
     emitted = []
     for name, state in all_states(state_machine_definition(pipeline)):
         resource = state.get("Resource", "") if state["Type"] == "Task" else ""
+        if resource.endswith(":sagemakera2iruntime:startHumanLoop"):
+            emitted.append((name.removesuffix(".Start"), "StartHumanLoop", state["Parameters"]))
+            continue
         if ":sagemaker:" not in resource:
             continue
         api = resource.rsplit(":", 1)[1].removesuffix(".sync")

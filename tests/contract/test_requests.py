@@ -27,6 +27,8 @@ from tests.unit.spec.spec_strategies import pipelines
 #: run time (SageMaker Pipelines names jobs itself).
 NAME_MEMBERS = {operation: name for operation, name in OPERATIONS.values() if name}
 NAME_MEMBERS["CreateEndpoint"] = "EndpointName"
+#: A human loop's name is unique to the execution, made at run time by each orchestrator.
+NAME_MEMBERS["StartHumanLoop"] = "HumanLoopName"
 RUNTIME = "<run time>"
 
 
@@ -98,6 +100,10 @@ def _by_step(requests: list[tuple[str, str, dict[str, Any]]]) -> dict[tuple[str,
         }
         if "TrainingJobDefinition" in body:
             body["TrainingJobDefinition"].pop("RoleArn", None)
+        if operation == "StartHumanLoop":
+            # The task input as JSON text, which each orchestrator writes at run time from
+            # values it resolves then (the Step Functions states, the SageMaker handler...).
+            body["HumanLoopInput"]["InputContent"] = RUNTIME
         normalized[(step.split(".")[0], operation)] = body
     return normalized
 
