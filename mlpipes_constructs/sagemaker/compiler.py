@@ -41,6 +41,7 @@ from typing import Any
 
 from mlpipes_constructs.compile import CompileError, JobContext, JobPlacement, StepDispatch
 from mlpipes_constructs.compile import requests as sagemaker_requests
+from mlpipes_constructs.compile.tracking import Tracking, tracking_environment
 from mlpipes_constructs.sagemaker._definition_refs import (
     DefinitionContext,
     DefinitionRenderer,
@@ -77,6 +78,8 @@ from mlpipes_constructs.spec import (
 )
 
 ORCHESTRATOR = "SageMaker Pipelines"
+#: The execution's ARN, which ties a job's MLflow run to the execution.
+EXECUTION_ARN = {"Get": "Execution.PipelineExecutionArn"}
 #: Schema version of the pipeline definition format.
 DEFINITION_VERSION = "2020-12-01"
 
@@ -90,6 +93,7 @@ def compile_pipeline_definition(
     kms_key_id: str | None = None,
     placement: JobPlacement | None = None,
     callback_queue_url: str | None = None,
+    tracking: Tracking | None = None,
 ) -> dict[str, Any]:
     """The SageMaker pipeline definition of ``pipeline``, as a JSON-ready dict.
 
@@ -108,6 +112,8 @@ def compile_pipeline_definition(
         callback_queue_url: URL of the SQS queue the callback steps of human review steps
             send their messages to (opaque text: it may be a CDK token). Default: none;
             required when the spec has human review steps.
+        tracking: the MLflow server every processing and training job logs to, with the
+            pipeline execution's ARN as its run's execution id. Default: no tracking.
 
     Raises:
         CompileError: a processing step's ``code`` has no entry in ``code_locations``, a step
@@ -124,7 +130,17 @@ def compile_pipeline_definition(
     _check_review_steps(pipeline, callback_queue_url)
     context = DefinitionContext(pipeline, artifact_root.rstrip("/"))
     compiler = _StepCompiler(
-        JobContext(role_arn, kms_key_id, placement),
+        JobContext(
+            role_arn,
+            kms_key_id,
+            placement,
+            environment=tracking_environment(
+                tracking,
+                pipeline_name=pipeline.name,
+                orchestrator=ORCHESTRATOR,
+                execution_id=EXECUTION_ARN,
+            ),
+        ),
         DefinitionRenderer(context, code_locations),
         callback_queue_url,
     )

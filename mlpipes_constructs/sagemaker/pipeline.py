@@ -42,6 +42,7 @@ from mlpipes_constructs.core._trust import service_role
 from mlpipes_constructs.core.notifications import FailureNotifications, notifications_problems
 from mlpipes_constructs.core.pipeline_base import MlPipelineBase
 from mlpipes_constructs.core.placement import JobPlacementOptions, resolve_placement
+from mlpipes_constructs.core.tracking import MlflowTracking
 from mlpipes_constructs.errors import PropsValidationError
 from mlpipes_constructs.foundation import SageMakerJobRole
 from mlpipes_constructs.foundation._s3_access import check_prefixes
@@ -152,6 +153,9 @@ class SageMakerPipeline(MlPipelineBase):
             output. A review step's ``timeout_seconds`` is refused: on SageMaker Pipelines
             the flow definition's task lifetime bounds the wait. Default: none; required
             when the pipeline has human review steps.
+        tracking: the MLflow server the spec's jobs log to, with the pipeline execution's
+            ARN as their run's execution id; the job role may read its credentials secret and
+            the jobs' security groups may reach it. Default: no tracking.
     """
 
     METRIC_NAMESPACE: ClassVar[str] = "AWS/Sagemaker/ModelBuildingPipeline"
@@ -184,6 +188,7 @@ class SageMakerPipeline(MlPipelineBase):
         trigger_parameter: str = "InputDataUri",
         notifications: FailureNotifications | None = None,
         flow_definitions: Sequence[IFlowDefinition] = (),
+        tracking: MlflowTracking | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         notifications = default_notifications(notifications)
@@ -227,6 +232,10 @@ class SageMakerPipeline(MlPipelineBase):
                 "pipeline (a native definition)",
                 "'flow_definitions' applies to a spec's human review steps",
             )
+        if tracking is not None and not isinstance(pipeline, Pipeline):
+            problems.conflict(
+                "tracking", "pipeline (a native definition)", "'tracking' applies to a spec"
+            )
         problems.raise_if_any()
         assert name is not None and key is not None and kind is not None
 
@@ -260,7 +269,7 @@ class SageMakerPipeline(MlPipelineBase):
             )
 
         if self.spec is not None:
-            definition_dict = self._compile(self.spec, placement)
+            definition_dict = self._compile(self.spec, placement, tracking)
             description = description or self.spec.description
         elif isinstance(pipeline, Mapping):
             definition_dict = copy.deepcopy(dict(pipeline))
@@ -418,7 +427,12 @@ class SageMakerPipeline(MlPipelineBase):
 
     # --- Definition ------------------------------------------------------------------------
 
-    def _compile(self, spec: Pipeline, placement: JobPlacementOptions | None) -> dict[str, Any]:
+    def _compile(
+        self,
+        spec: Pipeline,
+        placement: JobPlacementOptions | None,
+        tracking: MlflowTracking | None,
+    ) -> dict[str, Any]:
         code = JobCode(
             self,
             "JobCode",
@@ -438,6 +452,8 @@ class SageMakerPipeline(MlPipelineBase):
             )
             self.security_groups = list(resolved.security_groups)
             network = resolved.placement
+        if tracking is not None:
+            tracking.grant_jobs(self.job_role, self.security_groups)
         try:
             return compile_pipeline_definition(
                 spec,
@@ -449,6 +465,7 @@ class SageMakerPipeline(MlPipelineBase):
                 callback_queue_url=(
                     self.human_reviews.queue.queue_url if self.human_reviews is not None else None
                 ),
+                tracking=tracking.compile_options() if tracking is not None else None,
             )
         except (CompileError, ValueError) as error:
             # Spec steps whose compiled names clash; the code locations are complete here.

@@ -8,8 +8,10 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from mlpipes_constructs.core import JobPlacementOptions
+from mlpipes_constructs.a2i import IFlowDefinition
+from mlpipes_constructs.core import JobPlacementOptions, MlflowTracking
 from mlpipes_constructs.foundation import FoundationResources, SageMakerJobRole
+from mlpipes_constructs.mlflow import IMlflowTrackingServer
 
 
 @dataclass(frozen=True)
@@ -69,4 +71,35 @@ def reference_jobs(
             vpc_subnets=foundation.private_subnets,
             security_groups=[security_group],
         ),
+    )
+
+
+@dataclass(frozen=True)
+class ReferenceIntegrations:
+    """What a reference pipeline stack takes from the app's other stacks, as the pipeline
+    constructs' props.
+
+    Attributes:
+        flow_definition_arn: the default of the reference pipeline's
+            ``HumanReviewFlowDefinitionArn`` (None: no human review).
+        flow_definitions: the pipeline construct's ``flow_definitions``.
+        tracking: the pipeline construct's ``tracking``.
+    """
+
+    flow_definition_arn: str | None
+    flow_definitions: tuple[IFlowDefinition, ...]
+    tracking: MlflowTracking | None
+
+
+def reference_integrations(
+    flow_definition: IFlowDefinition | None, tracking_server: IMlflowTrackingServer | None
+) -> ReferenceIntegrations:
+    """Review models with ``flow_definition`` and track runs in ``tracking_server``, when
+    given (the experiment is the pipeline's name)."""
+    return ReferenceIntegrations(
+        flow_definition_arn=(
+            flow_definition.flow_definition_arn if flow_definition is not None else None
+        ),
+        flow_definitions=(flow_definition,) if flow_definition is not None else (),
+        tracking=MlflowTracking(server=tracking_server) if tracking_server is not None else None,
     )

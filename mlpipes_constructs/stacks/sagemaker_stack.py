@@ -8,8 +8,10 @@ from aws_cdk import CfnOutput, Token
 from aws_cdk import aws_events as events
 from constructs import Construct
 
+from mlpipes_constructs.a2i import IFlowDefinition
 from mlpipes_constructs.core import FailureNotifications, JobPlacementOptions
 from mlpipes_constructs.foundation import FoundationResources, PlatformKey, SageMakerJobRole
+from mlpipes_constructs.mlflow import IMlflowTrackingServer
 from mlpipes_constructs.reference.pipeline import reference_pipeline
 from mlpipes_constructs.sagemaker import (
     EndpointDeployment,
@@ -20,6 +22,7 @@ from mlpipes_constructs.sagemaker import (
     SageMakerPipeline,
 )
 from mlpipes_constructs.stacks.base import MlpipesStack
+from mlpipes_constructs.stacks.reference_jobs import reference_integrations
 
 REFERENCE_NAME = "mlpipes-review-classifier"
 #: Raw reviews the pipeline reads by default, and the folder whose new files start a run.
@@ -53,6 +56,9 @@ class SageMakerPipelinesStack(MlpipesStack):
         endpoint_instance_type: instance type of the endpoint. Default: ``ml.m5.large``.
         feature_group_lock_file: the feature group lock file (see :class:`FeatureStore`).
             Default: no lock file (no replacement guard).
+        flow_definition: the A2I flow definition people review each model with before it is
+            registered. Default: no human review.
+        tracking_server: the MLflow server the jobs log to. Default: no tracking.
         **kwargs: passed to :class:`aws_cdk.Stack`; the region must be concrete (the
             pipeline's framework images are per region).
     """
@@ -66,6 +72,8 @@ class SageMakerPipelinesStack(MlpipesStack):
         schedule: str | events.Schedule | None = None,
         endpoint_instance_type: str = "ml.m5.large",
         feature_group_lock_file: str | None = None,
+        flow_definition: IFlowDefinition | None = None,
+        tracking_server: IMlflowTrackingServer | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -109,6 +117,7 @@ class SageMakerPipelinesStack(MlpipesStack):
             encryption_key=key,
             placement=placement,
         )
+        integrations = reference_integrations(flow_definition, tracking_server)
         self.pipeline = SageMakerPipeline(
             self,
             "Pipeline",
@@ -117,6 +126,7 @@ class SageMakerPipelinesStack(MlpipesStack):
                 input_data_uri=f"s3://{bucket.bucket_name}/{REVIEWS_PREFIX}",
                 name=REFERENCE_NAME,
                 model_package_group_name=REFERENCE_NAME,
+                human_review_flow_definition_arn=integrations.flow_definition_arn,
             ),
             job_role=self.job_role,
             artifact_bucket=bucket,
@@ -126,6 +136,8 @@ class SageMakerPipelinesStack(MlpipesStack):
             trigger_prefix=INCOMING_REVIEWS_PREFIX,
             trigger_parameter="InputDataUri",
             notifications=FailureNotifications(encryption_key=self.notification_key.key),
+            flow_definitions=integrations.flow_definitions,
+            tracking=integrations.tracking,
         )
         # Executions register versions in the registry's group: create it first.
         self.pipeline.cfn_pipeline.add_resource_dependency(self.registry.cfn_model_package_group)

@@ -7,11 +7,13 @@ from typing import Any
 from aws_cdk import CfnOutput
 from constructs import Construct
 
+from mlpipes_constructs.a2i import IFlowDefinition
 from mlpipes_constructs.core import FailureNotifications
 from mlpipes_constructs.foundation import FoundationResources, PlatformKey
+from mlpipes_constructs.mlflow import IMlflowTrackingServer
 from mlpipes_constructs.reference import reference_pipeline
 from mlpipes_constructs.stacks.base import MlpipesStack
-from mlpipes_constructs.stacks.reference_jobs import reference_jobs
+from mlpipes_constructs.stacks.reference_jobs import reference_integrations, reference_jobs
 from mlpipes_constructs.stepfunctions import MlStateMachine
 
 #: The model package group this stack's executions register models in (its own, so it does
@@ -29,6 +31,9 @@ class StepFunctionsStack(MlpipesStack):
 
     Args:
         foundation: the platform to build on.
+        flow_definition: the A2I flow definition people review each model with before it is
+            registered. Default: no human review.
+        tracking_server: the MLflow server the jobs log to. Default: no tracking.
         **kwargs: passed to :class:`aws_cdk.Stack`.
     """
 
@@ -38,6 +43,8 @@ class StepFunctionsStack(MlpipesStack):
         construct_id: str,
         *,
         foundation: FoundationResources,
+        flow_definition: IFlowDefinition | None = None,
+        tracking_server: IMlflowTrackingServer | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -52,10 +59,12 @@ class StepFunctionsStack(MlpipesStack):
         self.job_security_group = jobs.security_group
         self.job_role = jobs.job_role
         self.model_package_group = jobs.model_package_group
+        integrations = reference_integrations(flow_definition, tracking_server)
         pipeline = reference_pipeline(
             self.region,
             input_data_uri=f"s3://{bucket.bucket_name}/{INPUT_DATA_PREFIX}",
             model_package_group_name=MODEL_PACKAGE_GROUP,
+            human_review_flow_definition_arn=integrations.flow_definition_arn,
         )
         # EventBridge publishes failure notifications to a topic encrypted with this key; the
         # state machine adds the one statement EventBridge needs. No log group uses it.
@@ -74,6 +83,8 @@ class StepFunctionsStack(MlpipesStack):
             encryption_key=foundation.encryption_key,
             placement=jobs.placement,
             notifications=FailureNotifications(encryption_key=self.notification_key.key),
+            flow_definitions=integrations.flow_definitions,
+            tracking=integrations.tracking,
         )
         CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
         if self.state_machine.notification_topic is not None:

@@ -26,6 +26,7 @@ from mlpipes_constructs.compile import (
     plan,
 )
 from mlpipes_constructs.compile import requests as sagemaker_requests
+from mlpipes_constructs.compile.tracking import Tracking, tracking_environment
 from mlpipes_constructs.spec import (
     ConditionStep,
     CreateModelStep,
@@ -64,6 +65,7 @@ from mlpipes_constructs.stepfunctions._property_files import (
     property_file_problems,
 )
 from mlpipes_constructs.stepfunctions._renderer import (
+    EXECUTION_ID,
     StateMachineRenderer,
     asl_parameters,
 )
@@ -135,6 +137,7 @@ class Builder:
         pattern: sfn.IntegrationPattern,
         name_prefix: str,
         retry: Retry,
+        tracking: Tracking | None = None,
     ) -> None:
         self.scope = scope
         self.pipeline = pipeline
@@ -157,7 +160,15 @@ class Builder:
                 self.slugs[step.name] = naming.slug(name_prefix, step.name, limit)
         self.render = StateMachineRenderer(pipeline, self.slugs, code_locations)
         self.job = JobContext(
-            job_role.role_arn, kms_key.key_arn if kms_key is not None else None, placement
+            job_role.role_arn,
+            kms_key.key_arn if kms_key is not None else None,
+            placement,
+            environment=tracking_environment(
+                tracking,
+                pipeline_name=pipeline.name,
+                orchestrator=ORCHESTRATOR,
+                execution_id=Expr(EXECUTION_ID),
+            ),
         )
         self.step_states: dict[str, sfn.State] = {}
         self.task_states: list[sfn.State] = []

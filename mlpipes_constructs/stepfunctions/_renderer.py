@@ -29,6 +29,8 @@ from mlpipes_constructs.stepfunctions._conditions import ConditionError
 
 #: Where the state machine keeps the run's folder, ``s3://<bucket>/<prefix><execution name>``.
 RUN_ROOT = "$.run.root"
+#: The execution's ARN: the id of a review's task input and of the jobs' MLflow run.
+EXECUTION_ID = "$$.Execution.Id"
 #: Where it keeps the execution input merged over the parameter defaults.
 PARAMETERS = "$.parameters"
 #: The key of a review step's result (``$.steps.<step>``) that holds its outcome.

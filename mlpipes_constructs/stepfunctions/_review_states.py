@@ -11,9 +11,9 @@ outcome goes where the compiler keeps step results, ``$.steps.<step>.Outcome``
    :func:`~mlpipes_constructs.compile.human_review.human_loop_prefix` and a UUID, 63 characters.
 2. ``<step>.Start`` calls ``sagemakera2iruntime:startHumanLoop`` with the compile core's request,
    ``InputContent`` being ``States.JsonToString`` of the task input.
-3. ``<step>.Wait`` (``poll_interval_seconds``), ``<step>.Describe`` (``describeHumanLoop``),
+3. ``<step>.Wait`` (:func:`poll_interval`), ``<step>.Describe`` (``describeHumanLoop``),
    ``<step>.Count`` and ``<step>.Status``: while the loop is ``InProgress`` or ``Stopping`` it
-   polls again, until ``wait_seconds(step) / poll_interval_seconds`` polls have been made; then
+   polls again, until ``wait_seconds(step) / poll_interval(step)`` polls have been made; then
    ``<step>.Stop`` (``stopHumanLoop``) and the step fails with a timeout.
 4. ``Completed``: the output URI is split with ``States.StringSplit`` into the bucket and the
    key (a short loop joins the key's parts again), ``<step>.Output`` reads it with
@@ -34,7 +34,9 @@ it with its ``flow_definitions``), which also lets it read the loops' output. Th
 throttling and internal errors like the SageMaker tasks.
 
 A Standard execution keeps at most 25,000 history events, and each poll adds about 11, so a
-single execution can poll some 2,200 times: at the default 60 seconds, about 37 hours.
+single execution can poll some 2,200 times: at the default 60 seconds, about 37 hours. A step
+that would poll more often than :data:`MAX_POLLS` times in its wait polls less often instead
+(:func:`poll_interval`): the default wait of 10 days and an hour is polled every 579 seconds.
 """
 
 from __future__ import annotations
@@ -53,7 +55,11 @@ from mlpipes_constructs.compile.human_review import (
 )
 from mlpipes_constructs.spec import HumanReviewStep, ReviewOutcome
 from mlpipes_constructs.stepfunctions._asl import Expr, argument, escape, json_path, state_name
-from mlpipes_constructs.stepfunctions._renderer import REVIEW_OUTCOME_KEY, asl_parameters
+from mlpipes_constructs.stepfunctions._renderer import (
+    EXECUTION_ID,
+    REVIEW_OUTCOME_KEY,
+    asl_parameters,
+)
 
 if TYPE_CHECKING:
     from mlpipes_constructs.stepfunctions._builder import Builder
@@ -100,9 +106,20 @@ def task_parameters(task: dict[str, Any]) -> dict[str, Any]:
     return parameters
 
 
+#: The most polls of one review: about 16,500 history events, which leaves room within a
+#: Standard execution's 25,000 for the rest of the pipeline.
+MAX_POLLS = 1_500
+
+
+def poll_interval(step: HumanReviewStep) -> int:
+    """Seconds between two polls: ``poll_interval_seconds``, or longer when polling that often
+    for the whole wait would pass :data:`MAX_POLLS`."""
+    return max(step.poll_interval_seconds, -(-wait_seconds(step) // MAX_POLLS))
+
+
 def max_polls(step: HumanReviewStep) -> int:
     """How many times the states ask about the loop before they stop it."""
-    return max(1, -(-wait_seconds(step) // step.poll_interval_seconds))
+    return max(1, -(-wait_seconds(step) // poll_interval(step)))
 
 
 def review_states(builder: Builder, step: HumanReviewStep) -> tuple[sfn.State, list[sfn.INextable]]:
@@ -163,7 +180,7 @@ class _ReviewStates:
 
     def build(self) -> tuple[sfn.State, list[sfn.INextable]]:
         step, render = self.step, self.builder.render
-        task = review_task_input(step, render, Expr("$$.Execution.Id"))
+        task = review_task_input(step, render, Expr(EXECUTION_ID))
         prepare = sfn.Pass(
             self.scope,
             step.name,
@@ -189,7 +206,7 @@ class _ReviewStates:
             self.scope,
             self.name("Wait"),
             comment="Give the reviewers time",
-            time=sfn.WaitTime.duration(Duration.seconds(step.poll_interval_seconds)),
+            time=sfn.WaitTime.duration(Duration.seconds(poll_interval(step))),
         )
         describe = self.sdk_task(
             "Describe",

@@ -45,6 +45,7 @@ from constructs import Construct
 
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
 from mlpipes_constructs.compile import CompileError, JobPlacement
+from mlpipes_constructs.compile.tracking import Tracking
 from mlpipes_constructs.spec import Pipeline
 from mlpipes_constructs.stepfunctions._builder import ORCHESTRATOR, Builder
 from mlpipes_constructs.stepfunctions.naming import default_prefix
@@ -103,6 +104,7 @@ def compile_state_machine(
     placement: JobPlacement | None = None,
     integration_pattern: sfn.IntegrationPattern = sfn.IntegrationPattern.RUN_JOB,
     job_name_prefix: str | None = None,
+    tracking: Tracking | None = None,
 ) -> CompiledStateMachine:
     """Build the states of ``pipeline`` in ``scope`` and return the definition.
 
@@ -122,6 +124,9 @@ def compile_state_machine(
             only starts them (for emulators and fire-and-forget runs). Default: ``RUN_JOB``.
         job_name_prefix: start of every SageMaker name (letters, digits, hyphens).
             Default: the pipeline name, lowercased, at most 16 characters.
+        tracking: the MLflow server every processing and training job logs to, with the
+            execution's ARN (``$$.Execution.Id``) as its run's execution id. Default: no
+            tracking.
 
     Raises:
         PropsValidationError: bad arguments.
@@ -166,6 +171,7 @@ def compile_state_machine(
         pattern=integration_pattern,
         name_prefix=prefix,
         retry=_retry,
+        tracking=tracking,
     )
     messages = builder.check()
     if messages:

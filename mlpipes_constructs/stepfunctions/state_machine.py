@@ -46,6 +46,7 @@ from mlpipes_constructs.core.metrics import MetricOptions
 from mlpipes_constructs.core.notifications import FailureNotifications, notifications_problems
 from mlpipes_constructs.core.pipeline_base import MlPipelineBase
 from mlpipes_constructs.core.placement import JobPlacementOptions, resolve_placement
+from mlpipes_constructs.core.tracking import MlflowTracking
 from mlpipes_constructs.foundation import SageMakerJobRole
 from mlpipes_constructs.iam import ManagedPolicyRole
 from mlpipes_constructs.spec import Pipeline
@@ -118,6 +119,9 @@ class MlStateMachine(MlPipelineBase):
             loops with; the state machine role may start loops with these only, describe and
             stop its own loops, and read their output. Default: none; required when the
             pipeline has human review steps.
+        tracking: the MLflow server the jobs log to, with the execution ARN as their run's
+            execution id; the job role may read its credentials secret and the jobs' security
+            groups may reach it. Default: no tracking.
     """
 
     METRIC_NAMESPACE: ClassVar[str] = "AWS/States"
@@ -149,6 +153,7 @@ class MlStateMachine(MlPipelineBase):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         flow_definitions: Sequence[IFlowDefinition] = (),
+        tracking: MlflowTracking | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         notifications = default_notifications(notifications)
@@ -168,6 +173,7 @@ class MlStateMachine(MlPipelineBase):
                 ("artifact_bucket", artifact_bucket),
                 ("artifact_prefix", artifact_prefix),
                 ("placement", placement),
+                ("tracking", tracking),
             ):
                 if value is not None:
                     problems.conflict(
@@ -216,6 +222,7 @@ class MlStateMachine(MlPipelineBase):
                 ),
                 placement,
                 integration_pattern,
+                tracking,
             )
         else:
             definition = pipeline  # type: ignore[assignment]
@@ -297,6 +304,7 @@ class MlStateMachine(MlPipelineBase):
         prefix: str,
         placement: JobPlacementOptions | None,
         pattern: sfn.IntegrationPattern,
+        tracking: MlflowTracking | None,
     ) -> sfn.IChainable:
         code = JobCode(
             self,
@@ -325,7 +333,10 @@ class MlStateMachine(MlPipelineBase):
             kms_key=self.encryption_key,
             placement=network,
             integration_pattern=pattern,
+            tracking=tracking.compile_options() if tracking is not None else None,
         )
+        if tracking is not None:
+            tracking.grant_jobs(role, self.security_groups)
         return self.compiled.definition
 
     def _notify_failures(self, options: FailureNotifications) -> None:

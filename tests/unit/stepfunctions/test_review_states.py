@@ -23,6 +23,7 @@ from mlpipes_constructs.stepfunctions._review_states import (
     A2I_RETRY_ERRORS,
     WHITESPACE,
     YES_WORDS,
+    MAX_POLLS,
     max_polls,
     spellings,
 )
@@ -113,15 +114,16 @@ def test_a2i_calls_retry_throttling_and_fail_the_step_otherwise(
     ]
 
 
-def test_polls_every_interval_and_stops_the_loop_after_the_wait(
+def test_the_default_wait_is_polled_within_the_execution_history_limit(
     compiled: tuple[dict[str, dict[str, Any]], str],
 ) -> None:
     states, _ = compiled
-    assert states["Review.Wait"]["Seconds"] == 60
+    # 60 seconds for 10 days and an hour would be 14,460 polls, some 160,000 history events.
+    assert states["Review.Wait"]["Seconds"] == -(-DEFAULT_WAIT_SECONDS // MAX_POLLS) == 579
     status = states["Review.Status"]["Choices"]
     (stop,) = [choice for choice in status if choice["Next"] == "Review.Stop"]
-    assert {"Variable": "$.review.poll.count", "NumericGreaterThanEquals": 14_460} in stop["And"]
-    assert max_polls(SPEC.step("Review")) == -(-DEFAULT_WAIT_SECONDS // 60)  # type: ignore[arg-type]
+    assert {"Variable": "$.review.poll.count", "NumericGreaterThanEquals": 1_499} in stop["And"]
+    assert max_polls(SPEC.step("Review")) * 11 < 25_000  # type: ignore[arg-type]
     assert states["Review.Stop"]["Next"] == "Review.TimedOut"
 
 
