@@ -114,14 +114,14 @@ def create_serverless_cluster(
         parameters=PARAMETERS,
     )
 
-    def instance(name: str, **options: bool) -> rds.IClusterInstance:
+    def instance(name: str, *, scale_with_writer: bool | None = None) -> rds.IClusterInstance:
         return rds.ClusterInstance.serverless_v2(
             name,
             auto_minor_version_upgrade=True,
             publicly_accessible=False,
             enable_performance_insights=True,
             performance_insight_encryption_key=key,
-            **options,
+            scale_with_writer=scale_with_writer,
         )
 
     cluster = rds.DatabaseCluster(

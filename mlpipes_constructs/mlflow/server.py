@@ -72,11 +72,12 @@ class MlflowServer(Construct):
     and users live in PostgreSQL (encrypted, stored in more than one Availability Zone, backed
     up, deletion-protected, snapshot on removal): by default Aurora PostgreSQL Serverless v2,
     which pauses while idle, or a provisioned Multi-AZ RDS instance; ``sizing`` chooses (see
-    :mod:`mlpipes_constructs.mlflow.sizing` for the profiles and their trade-offs). Artifacts live under a prefix of the artifact bucket and are served
-    through the server, so clients need no S3 permissions. Clients reach it through an internal
-    Application Load Balancer (HTTPS with a certificate), open only to the VPC or to the networks
-    and peers you grant. Operators connect with Session Manager; there is no SSH. The tracking
-    URI is published as an SSM parameter.
+    :mod:`mlpipes_constructs.mlflow.sizing` for the profiles and their trade-offs). Artifacts
+    live under a prefix of the artifact bucket and are served through the server, so clients
+    need no S3 permissions. Clients reach it through an internal Application Load Balancer
+    (HTTPS with a certificate), open only to the VPC or to the networks and peers you grant.
+    Operators connect with Session Manager; there is no SSH. The tracking URI is published as
+    an SSM parameter.
 
     The instance installs MLflow from PyPI with every package pinned by a constraints file (one
     ships for :data:`DEFAULT_MLFLOW_VERSION`), so instances launched months apart run the same
@@ -93,10 +94,10 @@ class MlflowServer(Construct):
     Data outlives the stack: the database leaves a final snapshot and its log groups
     (``/aws/rds/cluster/mlflow-<id>/postgresql`` for Aurora;
     ``/aws/rds/instance/mlflow-<id>/postgresql`` and ``.../upgrade`` for RDS, where
-    ``mlflow-<id>`` is the database's identifier) are retained. Those log groups have fixed names, so deploying the
-    same construct again after a destroy fails with "already exists" until you delete them
-    (export what you need first). The server's log group and the snapshot have generated names
-    and do not block a redeploy.
+    ``mlflow-<id>`` is the database's identifier) are retained. Those log groups have fixed
+    names, so deploying the same construct again after a destroy fails with "already exists"
+    until you delete them (export what you need first). The server's log group and the
+    snapshot have generated names and do not block a redeploy.
 
     Args:
         foundation: the shared platform parts; supplies the VPC, private subnets, key,
@@ -171,11 +172,12 @@ class MlflowServer(Construct):
             servers of one app in the same account and region must use different names.
             Default: ``"/mlpipes/mlflow/tracking-uri"``.
         alarms: create the alarms (no healthy host for 3 minutes, target 5xx responses above
-            5% of requests, database CPU above 80% for 15 minutes, and database free storage below
-            10% of ``database_allocated_storage`` for a provisioned database or capacity above
-            90% of the maximum ACUs for 15 minutes for a serverless one), notifying ``notification_topic`` when they
-            go into and out of alarm. A key created in this app gets a statement letting
-            CloudWatch publish to the encrypted topic. Default: True.
+            5% of requests, database CPU above 80% for 15 minutes, and database free storage
+            below 10% of ``database_allocated_storage`` for a provisioned database or capacity
+            above 90% of the maximum ACUs for 15 minutes for a serverless one), notifying
+            ``notification_topic`` when they go into and out of alarm. A key created in this
+            app gets a statement letting CloudWatch publish to the encrypted topic.
+            Default: True.
     """
 
     def __init__(
@@ -296,6 +298,8 @@ class MlflowServer(Construct):
                 log_retention=log_retention,
             )
         self.database_log_groups = database.log_groups
+        #: Whether the database also accepts IAM authentication.
+        self.database_iam_authentication = database_iam_authentication
         #: The backend store: an Aurora cluster with a serverless sizing, else an RDS instance.
         self.database: rds.DatabaseCluster | rds.DatabaseInstance = database.instance
         self.database.connections.allow_from(

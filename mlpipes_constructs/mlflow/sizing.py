@@ -72,7 +72,10 @@ class ServerlessDatabase:
     def problems(self, prop: str) -> list[str]:
         """What is wrong with these values, each message naming ``prop``'s field."""
         found: list[str] = []
-        for name, value in (("min_capacity", self.min_capacity), ("max_capacity", self.max_capacity)):
+        for name, value in (
+            ("min_capacity", self.min_capacity),
+            ("max_capacity", self.max_capacity),
+        ):
             if not 0 <= value <= MAX_SERVERLESS_CAPACITY or (value * 2) % 1 != 0:
                 found.append(
                     f"{prop}.{name} {value:g} must be from 0 to {MAX_SERVERLESS_CAPACITY} ACUs "
