@@ -13,7 +13,10 @@ Two profiles ship, and any field can be changed with :func:`dataclasses.replace`
       longer after a pause of more than a day), and clients should allow for it;
     - the server closes database connections after every request (SQLAlchemy ``NullPool``)
       and does not run MLflow's periodic server jobs (GenAI online scoring and trace
-      archival schedulers), which query the database every minute and would keep it awake;
+      archival schedulers), which query the database every minute and would keep it awake
+      (both are MLflow settings the default ``mlflow_version`` reads; another version must
+      honour them too, or the database never pauses and bills at least 0.5 ACU around the
+      clock, about $44 a month in us-east-1);
     - a single writer: if its zone fails, Aurora starts a new writer in another zone
       (minutes, not the seconds of a standby failover); ``multi_az=True`` adds a reader in a
       second zone that pauses and resumes with the writer;
