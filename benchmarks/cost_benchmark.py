@@ -113,6 +113,25 @@ class EksIdleNodes:
 
 
 @dataclass(frozen=True)
+class AuroraIdleStorage:
+    """The data an Aurora cluster is assumed to hold while idle.
+
+    Aurora bills the bytes stored, not an allocation, so the template does not say how much.
+    The default is the 20 GB a provisioned RDS database of the same stack allocates (the MLflow
+    server's ``MlflowSizing.PRODUCTION``), so the two compare like for like; a new MLflow store
+    holds far less. Backups up to the cluster's size are included in the price.
+    """
+
+    gb: float = 20
+
+    def describe(self) -> str:
+        return (
+            f"Aurora storage: {self.gb:g} GB stored, assumed (the allocation of the provisioned "
+            "RDS alternative; Aurora bills what is stored and grows on its own)"
+        )
+
+
+@dataclass(frozen=True)
 class Price:
     """One list price of the table."""
 
@@ -206,11 +225,17 @@ class _Costing:
     """Costs one template's resources into a ``StackCost``."""
 
     def __init__(
-        self, name: str, template: Mapping[str, Any], prices: PriceTable, eks_nodes: EksIdleNodes
+        self,
+        name: str,
+        template: Mapping[str, Any],
+        prices: PriceTable,
+        eks_nodes: EksIdleNodes,
+        aurora_storage: AuroraIdleStorage,
     ) -> None:
         self.resources: Mapping[str, Any] = template.get("Resources", {})
         self.prices = prices
         self.eks_nodes = eks_nodes
+        self.aurora_storage = aurora_storage
         self.cost = StackCost(name)
         self.handlers: dict[str, Callable[[str, Mapping[str, Any]], None]] = {
             "AWS::EC2::NatGateway": self._nat_gateway,
@@ -408,16 +433,30 @@ class _Costing:
             if minimum is None:
                 self._unpriced(logical_id, resource_type, "no literal minimum capacity")
             else:
+                paused = " (pauses when idle)" if minimum == 0 else ""
                 self._add(
                     logical_id,
                     resource_type,
                     "aurora_serverless_v2_acu",
                     minimum,
-                    f"Aurora Serverless v2 at its minimum {minimum:g} ACU",
+                    f"Aurora Serverless v2 at its minimum {minimum:g} ACU{paused}",
                 )
-        self.cost.assumptions.append(
-            f"{logical_id}: Aurora storage bills the data stored (usage), near zero when new"
+        # Aurora Standard unless the template says I/O-Optimized (``aurora-iopt1``).
+        storage_type = str(properties.get("StorageType", "aurora"))
+        kind = {"aurora": "standard", "aurora-iopt1": "io-optimized"}.get(
+            storage_type, storage_type
         )
+        gb = self.aurora_storage.gb
+        if self._add(
+            logical_id,
+            resource_type,
+            f"aurora_storage:{kind}",
+            gb,
+            f"Aurora {kind} storage {gb:g} GB (assumed)",
+        ):
+            self.cost.assumptions.append(f"{logical_id}: {self.aurora_storage.describe()}")
+        if kind == "standard":
+            self.cost.usage_only["AWS::RDS::DBCluster (Aurora Standard I/O)"] += 1
 
     def _load_balancer(self, logical_id: str, properties: Mapping[str, Any]) -> None:
         resource_type = "AWS::ElasticLoadBalancingV2::LoadBalancer"
@@ -542,6 +581,7 @@ def cost_template(
     prices: PriceTable,
     *,
     eks_nodes: EksIdleNodes | None = None,
+    aurora_storage: AuroraIdleStorage | None = None,
 ) -> StackCost:
     """The idle monthly cost of a synthesized template, from the template alone.
 
@@ -551,8 +591,43 @@ def cost_template(
         prices: the price table.
         eks_nodes: the nodes an EKS Auto Mode cluster keeps while idle. Default: one
             m6i.large node with an 80 GB gp3 volume (see ``EksIdleNodes``).
+        aurora_storage: the data an Aurora cluster holds while idle. Default: 20 GB (see
+            ``AuroraIdleStorage``).
     """
-    return _Costing(name, template, prices, eks_nodes or EksIdleNodes()).run()
+    return _Costing(
+        name, template, prices, eks_nodes or EksIdleNodes(), aurora_storage or AuroraIdleStorage()
+    ).run()
+
+
+@dataclass(frozen=True)
+class SizingCost:
+    """The MLflow stack at one sizing profile, with the foundation stack it needs."""
+
+    sizing: str
+    mlflow: StackCost
+    foundation: StackCost
+
+    @property
+    def total(self) -> float:
+        return self.mlflow.total + self.foundation.total
+
+
+def format_sizings(rows: Iterable[SizingCost], *, baseline: str) -> str:
+    """Each sizing's Mlflow, Foundation and combined idle cost, and its share of ``baseline``'s."""
+    rows = list(rows)
+    reference = next(row.total for row in rows if row.sizing == baseline)
+    lines = [
+        "MLflow idle cost by sizing profile (the Mlflow stack plus the Foundation stack it "
+        "runs on: VPC, NAT gateway, key)",
+        f"  {'sizing':<32}{'Mlflow':>12}{'Foundation':>12}{'together':>12}  of {baseline}",
+    ]
+    for row in rows:
+        amounts = "".join(
+            f"{f'${amount:,.2f}':>12}"
+            for amount in (row.mlflow.total, row.foundation.total, row.total)
+        )
+        lines.append(f"  {row.sizing:<32}{amounts}  {100 * row.total / reference:.1f}%")
+    return "\n".join(lines)
 
 
 def format_stack(cost: StackCost) -> str:
@@ -625,6 +700,36 @@ def synthesize_all(outdir: Path) -> tuple[dict[str, Path], tuple[str, ...]]:
     return paths, configured.stacks
 
 
+def synthesize_mlflow_sizing(outdir: Path, sizing_name: str) -> tuple[Path, Path]:
+    """The Foundation and Mlflow stacks at cdk.json's settings in us-east-1, the MLflow server at
+    ``MlflowSizing.<sizing_name>``; returns their template paths."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    os.environ.setdefault("CDK_VALIDATION", "false")
+    sys.path.insert(0, str(ROOT))
+    import aws_cdk as cdk
+
+    from mlpipes_app.config import PLACEHOLDER_ACCOUNT, cdk_json_context
+    from mlpipes_constructs.mlflow import MlflowSizing
+    from mlpipes_constructs.stacks import FoundationStack, MlflowStack
+
+    app = cdk.App(context=cdk_json_context(), outdir=str(outdir))
+    env = cdk.Environment(account=PLACEHOLDER_ACCOUNT, region="us-east-1")
+    foundation = FoundationStack(app, f"mlpipes-Foundation-{sizing_name}", env=env)
+    mlflow = MlflowStack(
+        app,
+        f"mlpipes-Mlflow-{sizing_name}",
+        env=env,
+        foundation=foundation.resources,
+        sizing=getattr(MlflowSizing, sizing_name),
+    )
+    app.synth()
+    return outdir / foundation.template_file, outdir / mlflow.template_file
+
+
+def _load(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--prices", type=Path, default=PRICES_FILE, help="the price table")
@@ -633,13 +738,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mlpipes-cost-") as outdir:
         paths, default_stacks = synthesize_all(Path(outdir))
         costs = {
-            key: cost_template(
-                path.name.removesuffix(".template.json"),
-                json.loads(path.read_text(encoding="utf-8")),
-                prices,
-            )
+            key: cost_template(path.name.removesuffix(".template.json"), _load(path), prices)
             for key, path in paths.items()
         }
+    with tempfile.TemporaryDirectory(prefix="mlpipes-cost-production-") as outdir:
+        foundation_path, mlflow_path = synthesize_mlflow_sizing(Path(outdir), "PRODUCTION")
+        production = SizingCost(
+            "PRODUCTION (before)",
+            cost_template("mlpipes-Mlflow (PRODUCTION)", _load(mlflow_path), prices),
+            cost_template("mlpipes-Foundation", _load(foundation_path), prices),
+        )
     print(
         f"idle monthly cost, {prices.region} on-demand list prices of {args.prices.name}, "
         f"{prices.hours_per_month:g} h a month, every stack at cdk.json's settings"
@@ -657,6 +765,11 @@ def main() -> None:
     print(f"{'every stack':<32}${sum(cost.total for cost in costs.values()):>11.2f}")
     unpriced = sum(len(cost.unpriced) for cost in costs.values())
     print(f"unpriced resources: {unpriced}")
+    print()
+    print(format_stack(production.mlflow))
+    print()
+    default = SizingCost("SMALL_TEAM (default, after)", costs["mlflow"], costs["foundation"])
+    print(format_sizings([production, default], baseline=production.sizing))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -18,15 +20,64 @@ from mlpipes_constructs.mlflow import _monitoring
 ALARM_KEY_ACTIONS: tuple[str, ...] = ("kms:Decrypt", "kms:GenerateDataKey")
 
 
+@dataclass(frozen=True)
+class StorageAlarm:
+    """A provisioned database's alarm: free storage low for its allocation."""
+
+    allocated_storage: int
+    free_storage: cloudwatch.IMetric
+
+
+@dataclass(frozen=True)
+class CapacityAlarm:
+    """A serverless database's alarm: capacity near its maximum."""
+
+    max_capacity: float
+    utilization: cloudwatch.IMetric
+
+
+def _database_alarm(scope: Construct, database: StorageAlarm | CapacityAlarm) -> cloudwatch.Alarm:
+    if isinstance(database, CapacityAlarm):
+        return cloudwatch.Alarm(
+            scope,
+            "DatabaseCapacityAlarm",
+            alarm_description=(
+                f"The MLflow database has used more than {_monitoring.DATABASE_ACU_PERCENT}% of "
+                f"its maximum capacity ({database.max_capacity:g} ACUs) for 15 minutes: raise "
+                "the sizing's max_capacity."
+            ),
+            metric=database.utilization,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            threshold=_monitoring.DATABASE_ACU_PERCENT,
+            evaluation_periods=_monitoring.DATABASE_ACU_EVALUATION_PERIODS,
+            # No data while the database is paused: no load.
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+    return cloudwatch.Alarm(
+        scope,
+        "DatabaseStorageAlarm",
+        alarm_description=(
+            "The MLflow database has less than 10% of its allocated storage "
+            f"({database.allocated_storage} GiB) free: storage autoscaling grows it at most every "
+            "6 hours and up to 5 times the allocation, at most 64 TiB."
+        ),
+        metric=database.free_storage,
+        comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        threshold=_monitoring.free_storage_threshold_bytes(database.allocated_storage),
+        evaluation_periods=1,
+        # A gap says nothing about storage: keep the state.
+        treat_missing_data=cloudwatch.TreatMissingData.IGNORE,
+    )
+
+
 def create_alarms(
     scope: Construct,
     *,
-    allocated_storage: int,
+    database: StorageAlarm | CapacityAlarm,
     target_group: elbv2.ApplicationTargetGroup,
     healthy_hosts: cloudwatch.IMetric,
     http_5xx: cloudwatch.IMetric,
     database_cpu: cloudwatch.IMetric,
-    database_free_storage: cloudwatch.IMetric,
     notification_topic: sns.ITopic,
     auto_scaling_group: autoscaling.AutoScalingGroup,
 ) -> tuple[cloudwatch.Alarm, ...]:
@@ -80,30 +131,18 @@ def create_alarms(
             "DatabaseCpuAlarm",
             alarm_description=(
                 f"The MLflow database's CPU has been above {_monitoring.DATABASE_CPU_PERCENT}"
-                "% for 15 minutes: consider a larger database_instance_type."
+                "% for 15 minutes: consider a larger database_instance_type, or a larger "
+                "max_capacity for a serverless database."
             ),
             metric=database_cpu,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             threshold=_monitoring.DATABASE_CPU_PERCENT,
             evaluation_periods=_monitoring.DATABASE_CPU_EVALUATION_PERIODS,
-            # A gap (failover, maintenance reboot) says nothing about load: keep the state.
+            # A gap (failover, maintenance reboot, a paused serverless database) says
+            # nothing about load: keep the state.
             treat_missing_data=cloudwatch.TreatMissingData.IGNORE,
         ),
-        cloudwatch.Alarm(
-            scope,
-            "DatabaseStorageAlarm",
-            alarm_description=(
-                "The MLflow database has less than 10% of its allocated storage "
-                f"({allocated_storage} GiB) free: storage autoscaling grows it at most every "
-                "6 hours and up to 5 times the allocation, at most 64 TiB."
-            ),
-            metric=database_free_storage,
-            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-            threshold=_monitoring.free_storage_threshold_bytes(allocated_storage),
-            evaluation_periods=1,
-            # A gap says nothing about storage: keep the state.
-            treat_missing_data=cloudwatch.TreatMissingData.IGNORE,
-        ),
+        _database_alarm(scope, database),
     )
     action = cloudwatch_actions.SnsAction(notification_topic)
     for alarm in alarms:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from aws_cdk import Annotations, Stack
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from mlpipes_constructs.compliance import acknowledge, acknowledge_wildcard
 from mlpipes_constructs.mlflow import _props
@@ -102,15 +102,27 @@ def acknowledge_findings(
         "admin user, whose password lives hashed in the auth database; change both together "
         "through MLflow's update-password API",
     )
-    instance = server.database.node.default_child
-    assert instance is not None
-    acknowledge(
-        instance,
-        [f"{pack}-RDSInBackupPlan" for pack in both],
-        "the instance has automated backups with point-in-time recovery (backup_retention, "
-        "default 7 days), deletion protection and a final snapshot on removal; an AWS Backup "
-        "plan would add a second copy of the same data, which a platform can still add",
-    )
+    backed_up = "the cluster" if server.sizing.serverless else "the instance"
+    for instance in _database_instances(server):
+        acknowledge(
+            instance,
+            [f"{pack}-RDSInBackupPlan" for pack in both],
+            f"{backed_up} has automated backups with point-in-time recovery (backup_retention, "
+            "default 7 days), deletion protection and a final snapshot on removal; an AWS "
+            "Backup plan would add a second copy of the same data, which a platform can still "
+            "add",
+        )
+    if server.sizing.serverless and not server.database_iam_authentication:
+        cluster = server.database.node.default_child
+        assert cluster is not None
+        acknowledge(
+            cluster,
+            "AwsSolutions-RDS6",
+            "the tracking server signs in with the generated password from Secrets Manager "
+            "over TLS only (rds.force_ssl), from its own security group; IAM tokens expire "
+            "after 15 minutes and MLflow's SQLAlchemy stores cannot renew them, so IAM "
+            "authentication would serve no client; database_iam_authentication=True turns it on",
+        )
     monitoring_role = server.database.node.try_find_child("MonitoringRole")
     if monitoring_role is not None:
         acknowledge(
@@ -179,3 +191,17 @@ def acknowledge_findings(
             "port 22 is never opened: the group admits only the MLflow listener port, and "
             "operators reach the instance through Session Manager",
         )
+
+
+def _database_instances(server: MlflowServer) -> list[IConstruct]:
+    """The L1 database instances: the RDS instance, or the Aurora cluster's writer and reader."""
+    if not server.sizing.serverless:
+        instance = server.database.node.default_child
+        assert instance is not None
+        return [instance]
+    instances = (
+        child.node.default_child
+        for child in server.database.node.children
+        if child.node.id in ("Writer", "Reader")
+    )
+    return [instance for instance in instances if instance is not None]

@@ -3,7 +3,7 @@ group of one."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from aws_cdk import Aws, CfnCreationPolicy, CfnResourceSignal, Duration, Stack
@@ -136,9 +136,10 @@ def user_data(
     artifact_bucket: s3.IBucket,
     artifact_prefix: str,
     log_group: logs.ILogGroup,
+    server_environment: Mapping[str, str],
 ) -> ec2.UserData:
     """Install MLflow with its pinned packages, then run the launcher as a service that ships
-    its logs."""
+    its logs. ``server_environment`` holds MLflow variables for ``mlflow server``."""
     user_data = ec2.UserData.for_linux()
     user_data.add_commands(*_bootstrap.prepare_commands())
     user_data.add_s3_download_command(
@@ -177,6 +178,8 @@ def user_data(
             f"{host},{host}:*,localhost,localhost:*,127.0.0.1,127.0.0.1:*"
         ),
         "MLPIPES_MLFLOW_ALLOWED_ORIGINS": f"{scheme}://{host}",
+        # MLflow's own settings, passed through by the launcher.
+        **server_environment,
     }
     user_data.add_commands(
         *_bootstrap.configure_commands(

@@ -15,6 +15,10 @@ DEFAULT_PERIOD = Duration.minutes(5)
 #: Database CPU above this percentage for 3 five-minute periods (15 minutes) raises an alarm.
 DATABASE_CPU_PERCENT = 80
 DATABASE_CPU_EVALUATION_PERIODS = 3
+#: A serverless database above this percentage of its maximum ACUs for 3 five-minute periods
+#: (15 minutes) raises an alarm: it is about to be capped.
+DATABASE_ACU_PERCENT = 90
+DATABASE_ACU_EVALUATION_PERIODS = 3
 #: Free storage below this fraction of the allocated storage raises an alarm. At the initial
 #: size it is also where RDS storage autoscaling starts growing the volume, which it does at
 #: most every 6 hours and up to 5 times the initial size: the alarm says growth outpaces it.

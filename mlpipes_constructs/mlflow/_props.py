@@ -18,8 +18,12 @@ BOTO3_VERSION = "1.44.8"
 #: Basic authentication (``--app-name basic-auth``) first shipped in MLflow 2.5.0.
 MIN_MLFLOW_VERSION = (2, 5, 0)
 
-#: EC2 instance type of the server when none is given (Graviton, 2 vCPUs, 8 GiB).
-DEFAULT_INSTANCE_TYPE = "m7g.large"
+#: EC2 instance type of the server of the default sizing, ``MlflowSizing.SMALL_TEAM``
+#: (Graviton, 2 burstable vCPUs, 4 GiB).
+DEFAULT_INSTANCE_TYPE = "t4g.medium"
+#: EC2 instance type of the server of ``MlflowSizing.PRODUCTION`` (Graviton, 2 vCPUs, 8 GiB).
+PRODUCTION_INSTANCE_TYPE = "m7g.large"
+#: RDS instance class of a provisioned database (``ProvisionedDatabase``) when none is given.
 DEFAULT_DATABASE_INSTANCE_TYPE = "t4g.medium"
 DEFAULT_ARTIFACT_PREFIX = "mlflow/"
 DEFAULT_PARAMETER_NAME = "/mlpipes/mlflow/tracking-uri"
@@ -268,3 +272,17 @@ def check_requirements_file(
                 f"{wanted[name][0]}; lock the file for the same versions"
             )
     return path.resolve()
+
+
+#: What the server runs with when its database pauses while idle (Aurora Serverless v2 at a
+#: minimum of 0 ACUs), which it does only without connections:
+#: - ``MLFLOW_SQLALCHEMYSTORE_POOLCLASS=NullPool``: each request opens and closes its own
+#:   connection instead of keeping a pool open. The tracking, model registry, jobs and auth
+#:   stores all build their engines with ``mlflow.store.db.utils.create_sqlalchemy_engine``,
+#:   which reads this variable.
+#: - ``MLFLOW_SERVER_JOB_ENABLE_PERIODIC_TASKS=false``: no periodic server jobs (the GenAI
+#:   online scoring and trace archival schedulers), which query the tracking store every minute.
+AUTO_PAUSE_SERVER_ENVIRONMENT: dict[str, str] = {
+    "MLFLOW_SQLALCHEMYSTORE_POOLCLASS": "NullPool",
+    "MLFLOW_SERVER_JOB_ENABLE_PERIODIC_TASKS": "false",
+}

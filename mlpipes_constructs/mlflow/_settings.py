@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from mlpipes_constructs._internal.validation import Problems, is_unresolved
 from mlpipes_constructs.foundation.resources import FoundationResources
 from mlpipes_constructs.mlflow import _network, _props
 from mlpipes_constructs.mlflow._database import MAX_ALLOCATED_STORAGE
+from mlpipes_constructs.mlflow.sizing import MlflowSizing, ProvisionedDatabase, ServerlessDatabase
 
 #: The platform props a foundation replaces.
 PLATFORM_PROPS: tuple[str, ...] = ("vpc", "encryption_key", "artifact_bucket", "access_log_bucket")
@@ -38,6 +40,59 @@ class Settings:
     arm64: bool
     backup_retention: Duration
     allowed_cidrs: Sequence[str] | None
+    #: ``sizing`` with the individual overrides applied.
+    sizing: MlflowSizing
+    #: A second database zone: the provisioned standby, or a serverless reader.
+    multi_az: bool
+
+
+def apply_sizing(
+    problems: Problems,
+    sizing: MlflowSizing,
+    *,
+    instance_type: str | None,
+    workers: int | None,
+    database_instance_type: str | None,
+    database_allocated_storage: int | None,
+    multi_az: bool | None,
+) -> tuple[MlflowSizing, bool]:
+    """``sizing`` with the props given individually over it, and whether the database spans
+    two zones. Props that only a provisioned database has are problems with a serverless one.
+    """
+    database = sizing.database
+    if isinstance(database, ServerlessDatabase):
+        for prop, value in (
+            ("database_instance_type", database_instance_type),
+            ("database_allocated_storage", database_allocated_storage),
+        ):
+            if value is not None:
+                problems.conflict(
+                    "sizing",
+                    prop,
+                    "the sizing's database is Aurora Serverless v2, which has no instance type "
+                    "or allocated storage; choose a sizing with a ProvisionedDatabase (e.g. "
+                    "MlflowSizing.PRODUCTION) or leave the prop out",
+                )
+        zones = bool(multi_az)
+    else:
+        overrides = {
+            name: value
+            for name, value in (
+                ("instance_type", database_instance_type),
+                ("allocated_storage", database_allocated_storage),
+                ("multi_az", multi_az),
+            )
+            if value is not None
+        }
+        database = dataclasses.replace(database, **overrides)  # type: ignore[arg-type]
+        zones = database.multi_az
+    resolved = dataclasses.replace(
+        sizing,
+        instance_type=sizing.instance_type if instance_type is None else instance_type,
+        workers=sizing.workers if workers is None else workers,
+        database=database,
+    )
+    return resolved, zones
 
 
 def resolve(
@@ -51,18 +106,20 @@ def resolve(
     artifact_bucket: s3.IBucket | None,
     artifact_prefix: str,
     access_log_bucket: s3.IBucket | None,
-    instance_type: str,
+    sizing: MlflowSizing,
+    instance_type: str | None,
     cpu_architecture: ec2.AmazonLinuxCpuType | None,
     mlflow_version: str,
-    workers: int,
+    workers: int | None,
     root_volume_size: int,
     certificate: acm.ICertificate | str | None,
     domain_name: str | None,
     allowed_cidrs: Sequence[str] | None,
     admin_username: str,
     default_permission: str,
-    database_instance_type: str,
-    database_allocated_storage: int,
+    database_instance_type: str | None,
+    database_allocated_storage: int | None,
+    multi_az: bool | None,
     backup_retention: Duration | None,
     tracking_uri_parameter_name: str,
     requirements_file: str | os.PathLike[str] | None,
@@ -96,11 +153,30 @@ def resolve(
     else:
         for name, value in given.items():
             problems.require(value is not None, f"{name} is required without 'foundation'")
-    arm64 = None if cpu_architecture is None else cpu_architecture == ec2.AmazonLinuxCpuType.ARM_64
-    type_info = _props.check_instance_type(problems, "instance_type", instance_type, arm64=arm64)
-    _props.check_instance_type(
-        problems, "database_instance_type", database_instance_type.removeprefix("db.")
+    sizing, zones = apply_sizing(
+        problems,
+        sizing,
+        instance_type=instance_type,
+        workers=workers,
+        database_instance_type=database_instance_type,
+        database_allocated_storage=database_allocated_storage,
+        multi_az=multi_az,
     )
+    arm64 = None if cpu_architecture is None else cpu_architecture == ec2.AmazonLinuxCpuType.ARM_64
+    type_info = _props.check_instance_type(
+        problems, "instance_type", sizing.instance_type, arm64=arm64
+    )
+    database = sizing.database
+    if isinstance(database, ProvisionedDatabase):
+        _props.check_instance_type(
+            problems, "database_instance_type", database.instance_type.removeprefix("db.")
+        )
+        problems.check_int_range(
+            "database_allocated_storage", database.allocated_storage, 20, MAX_ALLOCATED_STORAGE
+        )
+    else:
+        for problem in database.problems("sizing.database"):
+            problems.add(problem)
     _props.check_mlflow_version(problems, mlflow_version)
     checked_requirements_file = (
         None
@@ -117,11 +193,8 @@ def resolve(
         default_permission in ("READ", "EDIT", "MANAGE", "NO_PERMISSIONS"),
         f"default_permission '{default_permission}' must be READ, EDIT, MANAGE or NO_PERMISSIONS",
     )
-    problems.check_int_range("workers", workers, 1, 64)
+    problems.check_int_range("workers", sizing.workers, 1, 64)
     problems.check_int_range("root_volume_size", root_volume_size, 16, 1024)
-    problems.check_int_range(
-        "database_allocated_storage", database_allocated_storage, 20, MAX_ALLOCATED_STORAGE
-    )
     retention_days = 7 if backup_retention is None else backup_retention.to_days()
     if not is_unresolved(retention_days):
         problems.require(
@@ -156,6 +229,8 @@ def resolve(
         arm64=type_info.graviton if type_info is not None else True,
         backup_retention=Duration.days(retention_days),
         allowed_cidrs=allowed_cidrs,
+        sizing=sizing,
+        multi_az=zones,
     )
 
 

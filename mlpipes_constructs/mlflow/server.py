@@ -1,4 +1,5 @@
-"""An MLflow tracking server on EC2, with PostgreSQL on RDS and artifacts in S3.
+"""An MLflow tracking server on EC2, with PostgreSQL (Aurora Serverless v2 or RDS) and
+artifacts in S3.
 
 The parts are built by the private modules beside this one: ``_settings`` (the props, checked
 together), ``_secrets``, ``_network``, ``_database``, ``_load_balancer``, ``_instance`` (role,
@@ -21,6 +22,7 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_rds as rds
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -48,13 +50,13 @@ from mlpipes_constructs.mlflow import (
 from mlpipes_constructs.mlflow._database import DATABASE_PORT
 from mlpipes_constructs.mlflow._imported import ImportedTrackingServer
 from mlpipes_constructs.mlflow._props import (
+    AUTO_PAUSE_SERVER_ENVIRONMENT,
     DEFAULT_ARTIFACT_PREFIX,
-    DEFAULT_DATABASE_INSTANCE_TYPE,
-    DEFAULT_INSTANCE_TYPE,
     DEFAULT_MLFLOW_VERSION,
     DEFAULT_PARAMETER_NAME,
     SERVER_PORT,
 )
+from mlpipes_constructs.mlflow.sizing import MlflowSizing, ProvisionedDatabase, ServerlessDatabase
 from mlpipes_constructs.mlflow.tracking_server import IMlflowTrackingServer
 
 
@@ -67,12 +69,15 @@ class MlflowServer(Construct):
     One Amazon Linux 2023 instance (Graviton by default) in an Auto Scaling group of exactly one,
     replaced when the load balancer finds it unhealthy, runs ``mlflow server`` with basic
     authentication through :mod:`mlpipes_constructs.mlflow.launcher`. Runs, parameters, metrics
-    and users live in PostgreSQL on RDS (encrypted, Multi-AZ, backed up, deletion-protected,
-    snapshot on removal); artifacts live under a prefix of the artifact bucket and are served
-    through the server, so clients need no S3 permissions. Clients reach it through an internal
-    Application Load Balancer (HTTPS with a certificate), open only to the VPC or to the networks
-    and peers you grant. Operators connect with Session Manager; there is no SSH. The tracking
-    URI is published as an SSM parameter.
+    and users live in PostgreSQL (encrypted, stored in more than one Availability Zone, backed
+    up, deletion-protected, snapshot on removal): by default Aurora PostgreSQL Serverless v2,
+    which pauses while idle, or a provisioned Multi-AZ RDS instance; ``sizing`` chooses (see
+    :mod:`mlpipes_constructs.mlflow.sizing` for the profiles and their trade-offs). Artifacts
+    live under a prefix of the artifact bucket and are served through the server, so clients
+    need no S3 permissions. Clients reach it through an internal Application Load Balancer
+    (HTTPS with a certificate), open only to the VPC or to the networks and peers you grant.
+    Operators connect with Session Manager; there is no SSH. The tracking URI is published as
+    an SSM parameter.
 
     The instance installs MLflow from PyPI with every package pinned by a constraints file (one
     ships for :data:`DEFAULT_MLFLOW_VERSION`), so instances launched months apart run the same
@@ -80,17 +85,19 @@ class MlflowServer(Construct):
     with ``nat_gateways=0``) are rejected at synth. Alarms on the server's health, its 5xx
     responses and the database's CPU and storage notify :attr:`notification_topic`, which also
     reports instance launches and terminations; ``metric_*`` methods give the same metrics for
-    dashboards and alarms of your own.
+    dashboards and alarms of your own. A serverless database's alarm watches its capacity
+    instead of its free storage, which Aurora grows on its own.
 
     Either pass ``foundation`` or the individual resources (``vpc``, ``encryption_key``,
     ``artifact_bucket``, ``access_log_bucket``).
 
-    Data outlives the stack: the database leaves a final snapshot and its two log groups
-    (``/aws/rds/instance/mlflow-<id>/postgresql`` and ``.../upgrade``, where ``mlflow-<id>`` is
-    the database's identifier) are retained. Those log groups have fixed names, so deploying the
-    same construct again after a destroy fails with "already exists" until you delete them
-    (export what you need first). The server's log group and the snapshot have generated names
-    and do not block a redeploy.
+    Data outlives the stack: the database leaves a final snapshot and its log groups
+    (``/aws/rds/cluster/mlflow-<id>/postgresql`` for Aurora;
+    ``/aws/rds/instance/mlflow-<id>/postgresql`` and ``.../upgrade`` for RDS, where
+    ``mlflow-<id>`` is the database's identifier) are retained. Those log groups have fixed
+    names, so deploying the same construct again after a destroy fails with "already exists"
+    until you delete them (export what you need first). The server's log group and the
+    snapshot have generated names and do not block a redeploy.
 
     Args:
         foundation: the shared platform parts; supplies the VPC, private subnets, key,
@@ -110,7 +117,15 @@ class MlflowServer(Construct):
         access_log_bucket: SSE-S3 bucket for the load balancer's access logs (ALB log delivery
             does not support KMS keys). Required without ``foundation``; with one, its log
             bucket.
-        instance_type: EC2 instance type of the server. Default: ``"m7g.large"``.
+        sizing: the server's instance type, worker count and database (engine and capacity),
+            as one choice: :attr:`MlflowSizing.SMALL_TEAM <mlpipes_constructs.mlflow.sizing.
+            MlflowSizing.SMALL_TEAM>` (t4g.medium, Aurora Serverless v2 from 0 to 4 ACUs that
+            pauses after 5 idle minutes) or :attr:`MlflowSizing.PRODUCTION
+            <mlpipes_constructs.mlflow.sizing.MlflowSizing.PRODUCTION>` (m7g.large, provisioned
+            Multi-AZ db.t4g.medium), or your own. The individual props below override its
+            fields. Default: ``MlflowSizing.SMALL_TEAM``.
+        instance_type: EC2 instance type of the server. Default: the sizing's
+            (``"t4g.medium"`` for SMALL_TEAM, ``"m7g.large"`` for PRODUCTION).
         cpu_architecture: architecture of the Amazon Linux 2023 image; must match
             ``instance_type``. Default: arm64 for Graviton types, else x86_64.
         mlflow_version: MLflow release to install, ``X.Y.Z``. Default: the tested release,
@@ -122,7 +137,8 @@ class MlflowServer(Construct):
             ``pip install --constraint``. Default: the file shipped for ``mlflow_version`` (there
             is one for the default version); for other versions none, so transitive
             dependencies float and a ``mlpipes:mlflow-unpinned-dependencies`` warning is added.
-        workers: server worker processes. Default: 4.
+        workers: server worker processes. Default: the sizing's (2 for SMALL_TEAM, 4 for
+            PRODUCTION).
         root_volume_size: root volume size in GiB, 16 to 1024. Default: 30.
         certificate: ACM certificate (or its ARN, in the stack's region) for an HTTPS listener.
             Default: none; the listener uses plain HTTP and a ``mlpipes:mlflow-no-tls`` warning
@@ -134,11 +150,17 @@ class MlflowServer(Construct):
         admin_username: name of the MLflow admin user. Default: ``"admin"``.
         default_permission: permission users get on experiments they did not create: READ,
             EDIT, MANAGE or NO_PERMISSIONS. Default: ``"READ"``.
-        database_instance_type: RDS instance class (with or without ``db.``).
-            Default: ``"t4g.medium"``.
-        database_allocated_storage: initial database storage in GiB, 20 to 16384; storage grows
-            automatically up to 5 times this, at most 64 TiB. Default: 20.
-        multi_az: run the database with a standby in a second zone. Default: True.
+        database_instance_type: RDS instance class (with or without ``db.``) of a
+            provisioned database; an error with a serverless sizing. Default: the sizing's
+            (``"t4g.medium"`` for PRODUCTION).
+        database_allocated_storage: initial storage in GiB of a provisioned database, 20 to
+            16384; storage grows automatically up to 5 times this, at most 64 TiB; an error
+            with a serverless sizing (Aurora storage grows on its own). Default: the sizing's
+            (20 for PRODUCTION).
+        multi_az: a second database zone for compute: the standby of a provisioned database,
+            or a serverless reader (in the failover tier that pauses with the writer). The
+            data is stored in several zones either way. Default: the sizing's (True for
+            PRODUCTION; no reader for a serverless sizing).
         backup_retention: how long automated database backups are kept, 1 to 35 days.
             Default: 7 days.
         database_iam_authentication: also allow IAM authentication to the database.
@@ -150,10 +172,12 @@ class MlflowServer(Construct):
             servers of one app in the same account and region must use different names.
             Default: ``"/mlpipes/mlflow/tracking-uri"``.
         alarms: create the alarms (no healthy host for 3 minutes, target 5xx responses above
-            5% of requests, database CPU above 80% for 15 minutes, database free storage below
-            10% of ``database_allocated_storage``), notifying ``notification_topic`` when they
-            go into and out of alarm. A key created in this app gets a statement letting
-            CloudWatch publish to the encrypted topic. Default: True.
+            5% of requests, database CPU above 80% for 15 minutes, and database free storage
+            below 10% of ``database_allocated_storage`` for a provisioned database or capacity
+            above 90% of the maximum ACUs for 15 minutes for a serverless one), notifying
+            ``notification_topic`` when they go into and out of alarm. A key created in this
+            app gets a statement letting CloudWatch publish to the encrypted topic.
+            Default: True.
     """
 
     def __init__(
@@ -168,19 +192,20 @@ class MlflowServer(Construct):
         artifact_bucket: s3.IBucket | None = None,
         artifact_prefix: str = DEFAULT_ARTIFACT_PREFIX,
         access_log_bucket: s3.IBucket | None = None,
-        instance_type: str = DEFAULT_INSTANCE_TYPE,
+        sizing: MlflowSizing = MlflowSizing.SMALL_TEAM,
+        instance_type: str | None = None,
         cpu_architecture: ec2.AmazonLinuxCpuType | None = None,
         mlflow_version: str = DEFAULT_MLFLOW_VERSION,
-        workers: int = 4,
+        workers: int | None = None,
         root_volume_size: int = 30,
         certificate: acm.ICertificate | str | None = None,
         domain_name: str | None = None,
         allowed_cidrs: Sequence[str] | None = None,
         admin_username: str = "admin",
         default_permission: str = "READ",
-        database_instance_type: str = DEFAULT_DATABASE_INSTANCE_TYPE,
-        database_allocated_storage: int = 20,
-        multi_az: bool = True,
+        database_instance_type: str | None = None,
+        database_allocated_storage: int | None = None,
+        multi_az: bool | None = None,
         backup_retention: Duration | None = None,
         database_iam_authentication: bool = False,
         deletion_protection: bool = True,
@@ -201,6 +226,7 @@ class MlflowServer(Construct):
             artifact_bucket=artifact_bucket,
             artifact_prefix=artifact_prefix,
             access_log_bucket=access_log_bucket,
+            sizing=sizing,
             instance_type=instance_type,
             cpu_architecture=cpu_architecture,
             mlflow_version=mlflow_version,
@@ -213,6 +239,7 @@ class MlflowServer(Construct):
             default_permission=default_permission,
             database_instance_type=database_instance_type,
             database_allocated_storage=database_allocated_storage,
+            multi_az=multi_az,
             backup_retention=backup_retention,
             tracking_uri_parameter_name=tracking_uri_parameter_name,
             requirements_file=requirements_file,
@@ -223,6 +250,9 @@ class MlflowServer(Construct):
         self.artifact_bucket = settings.artifact_bucket
         self.artifact_prefix = artifact_prefix
         self.mlflow_version = mlflow_version
+        #: The sizing the server was built with, the individual props applied.
+        self.sizing: MlflowSizing = settings.sizing
+        database_sizing = settings.sizing.database
         #: The constraints file the instance installs with; None when dependencies float.
         self.requirements_file: Path | None = settings.requirements_file
         scheme = "http" if certificate is None else "https"
@@ -236,22 +266,42 @@ class MlflowServer(Construct):
         self.server_security_group = groups.server
         self.database_security_group = groups.database
 
-        database = _database.create_database(
-            self,
-            vpc=self.vpc,
-            subnets=settings.subnets,
-            security_group=self.database_security_group,
-            key=key,
-            instance_type=database_instance_type.removeprefix("db."),
-            allocated_storage=database_allocated_storage,
-            multi_az=multi_az,
-            backup_retention=settings.backup_retention,
-            iam_authentication=database_iam_authentication,
-            deletion_protection=deletion_protection,
-            log_retention=log_retention,
-        )
+        if isinstance(database_sizing, ServerlessDatabase):
+            database = _database.create_serverless_cluster(
+                self,
+                vpc=self.vpc,
+                subnets=settings.subnets,
+                security_group=self.database_security_group,
+                key=key,
+                min_capacity=database_sizing.min_capacity,
+                max_capacity=database_sizing.max_capacity,
+                auto_pause=Duration.seconds(database_sizing.auto_pause_seconds),
+                reader=settings.multi_az,
+                backup_retention=settings.backup_retention,
+                iam_authentication=database_iam_authentication,
+                deletion_protection=deletion_protection,
+                log_retention=log_retention,
+            )
+        else:
+            database = _database.create_database(
+                self,
+                vpc=self.vpc,
+                subnets=settings.subnets,
+                security_group=self.database_security_group,
+                key=key,
+                instance_type=database_sizing.instance_type.removeprefix("db."),
+                allocated_storage=database_sizing.allocated_storage,
+                multi_az=settings.multi_az,
+                backup_retention=settings.backup_retention,
+                iam_authentication=database_iam_authentication,
+                deletion_protection=deletion_protection,
+                log_retention=log_retention,
+            )
         self.database_log_groups = database.log_groups
-        self.database = database.instance
+        #: Whether the database also accepts IAM authentication.
+        self.database_iam_authentication = database_iam_authentication
+        #: The backend store: an Aurora cluster with a serverless sizing, else an RDS instance.
+        self.database: rds.DatabaseCluster | rds.DatabaseInstance = database.instance
         self.database.connections.allow_from(
             self.server_security_group, ec2.Port.tcp(DATABASE_PORT), "MLflow server to its database"
         )
@@ -329,14 +379,14 @@ class MlflowServer(Construct):
             vpc=self.vpc,
             subnets=settings.subnets,
             key=key,
-            instance_type=instance_type,
+            instance_type=settings.sizing.instance_type,
             arm64=settings.arm64,
             root_volume_size=root_volume_size,
             user_data=_instance.user_data(
                 launcher=launcher,
                 constraints=constraints,
                 mlflow_version=mlflow_version,
-                workers=workers,
+                workers=settings.sizing.workers,
                 default_permission=default_permission,
                 host=host,
                 scheme=scheme,
@@ -345,6 +395,12 @@ class MlflowServer(Construct):
                 artifact_bucket=self.artifact_bucket,
                 artifact_prefix=artifact_prefix,
                 log_group=self.log_group,
+                server_environment=(
+                    AUTO_PAUSE_SERVER_ENVIRONMENT
+                    if isinstance(database_sizing, ServerlessDatabase)
+                    and database_sizing.auto_pauses
+                    else {}
+                ),
             ),
             role=self.role,
             security_group=self.server_security_group,
@@ -378,12 +434,21 @@ class MlflowServer(Construct):
         if alarms:
             self.alarms = _alarms.create_alarms(
                 self,
-                allocated_storage=database_allocated_storage,
+                database=(
+                    _alarms.StorageAlarm(
+                        allocated_storage=database_sizing.allocated_storage,
+                        free_storage=self.metric_database_free_storage(),
+                    )
+                    if isinstance(database_sizing, ProvisionedDatabase)
+                    else _alarms.CapacityAlarm(
+                        max_capacity=database_sizing.max_capacity,
+                        utilization=self.metric_database_capacity(),
+                    )
+                ),
                 target_group=self.target_group,
                 healthy_hosts=self.metric_healthy_hosts(),
                 http_5xx=self.metric_http_5xx(),
                 database_cpu=self.metric_database_cpu(),
-                database_free_storage=self.metric_database_free_storage(),
                 notification_topic=self.notification_topic,
                 auto_scaling_group=self.auto_scaling_group,
             )
@@ -512,8 +577,9 @@ class MlflowServer(Construct):
         )
 
     def metric_database_cpu(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
-        """CPU utilization of the database instance in percent (``AWS/RDS``
-        ``CPUUtilization``). Default: the average over 5 minutes."""
+        """CPU utilization of the database in percent (``AWS/RDS`` ``CPUUtilization``, by
+        instance, or by cluster for Aurora; no data while a serverless database is paused).
+        Default: the average over 5 minutes."""
         return self.database.metric_cpu_utilization(
             **_monitoring.with_defaults(
                 props, statistic="Average", period=_monitoring.DEFAULT_PERIOD
@@ -521,10 +587,43 @@ class MlflowServer(Construct):
         )
 
     def metric_database_free_storage(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
-        """Free storage of the database instance in bytes (``FreeStorageSpace``).
-        Default: the minimum over 5 minutes."""
+        """Free storage of a provisioned database instance in bytes (``FreeStorageSpace``).
+        Default: the minimum over 5 minutes.
+
+        Raises:
+            ValueError: the database is Aurora Serverless v2, whose storage grows on its own
+                (see :meth:`metric_database_capacity`, or ``database.metric_volume_bytes_used``
+                for the bytes stored).
+        """
+        if not isinstance(self.database, rds.DatabaseInstance):
+            raise ValueError(
+                f"{self.node.path}: metric_database_free_storage needs a provisioned database, "
+                "but the sizing's database is Aurora Serverless v2, whose storage grows on its "
+                "own; use metric_database_capacity or database.metric_volume_bytes_used()"
+            )
         return self.database.metric_free_storage_space(
             **_monitoring.with_defaults(
                 props, statistic="Minimum", period=_monitoring.DEFAULT_PERIOD
+            )
+        )
+
+    def metric_database_capacity(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
+        """How much of its maximum capacity an Aurora Serverless v2 database uses, in percent
+        (``AWS/RDS`` ``ACUUtilization`` of the cluster; no data while it is paused).
+        Default: the average over 5 minutes.
+
+        Raises:
+            ValueError: the database is a provisioned RDS instance, which has no capacity
+                units (see :meth:`metric_database_cpu`).
+        """
+        if not isinstance(self.database, rds.DatabaseCluster):
+            raise ValueError(
+                f"{self.node.path}: metric_database_capacity needs an Aurora Serverless v2 "
+                "database, but the sizing's database is a provisioned RDS instance; use "
+                "metric_database_cpu or metric_database_free_storage"
+            )
+        return self.database.metric_acu_utilization(
+            **_monitoring.with_defaults(
+                props, statistic="Average", period=_monitoring.DEFAULT_PERIOD
             )
         )

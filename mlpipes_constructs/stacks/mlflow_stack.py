@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from aws_cdk import CfnOutput
 from constructs import Construct
 
-from mlpipes_constructs.mlflow import DEFAULT_INSTANCE_TYPE, DEFAULT_MLFLOW_VERSION, MlflowServer
+from mlpipes_constructs.mlflow import DEFAULT_MLFLOW_VERSION, MlflowServer, MlflowSizing
 from mlpipes_constructs.stacks.base import MlpipesStack
 
 if TYPE_CHECKING:
@@ -24,7 +24,12 @@ class MlflowStack(MlpipesStack):
         foundation: the shared platform parts, e.g. ``FoundationStack(...).resources``. Its
             private subnets need a NAT gateway (the server installs MLflow from PyPI at boot):
             a foundation with ``nat_gateways=0`` is rejected.
-        instance_type: EC2 instance type of the server. Default: ``"m7g.large"``.
+        sizing: the server's instance type, workers and database as one choice:
+            ``MlflowSizing.SMALL_TEAM`` (t4g.medium, Aurora PostgreSQL Serverless v2 that
+            pauses while idle) or ``MlflowSizing.PRODUCTION`` (m7g.large, provisioned Multi-AZ
+            RDS), or your own. Default: ``MlflowSizing.SMALL_TEAM``.
+        instance_type: EC2 instance type of the server, over the sizing's. Default: the
+            sizing's (``"t4g.medium"`` for SMALL_TEAM).
         mlflow_version: MLflow release to install. Default: the tested release.
         certificate: ACM certificate or its ARN for HTTPS. Default: plain HTTP inside the VPC
             (with a ``mlpipes:mlflow-no-tls`` warning).
@@ -42,7 +47,8 @@ class MlflowStack(MlpipesStack):
         construct_id: str,
         *,
         foundation: FoundationResources,
-        instance_type: str = DEFAULT_INSTANCE_TYPE,
+        sizing: MlflowSizing = MlflowSizing.SMALL_TEAM,
+        instance_type: str | None = None,
         mlflow_version: str = DEFAULT_MLFLOW_VERSION,
         certificate: acm.ICertificate | str | None = None,
         domain_name: str | None = None,
@@ -54,6 +60,7 @@ class MlflowStack(MlpipesStack):
             self,
             "Server",
             foundation=foundation,
+            sizing=sizing,
             instance_type=instance_type,
             mlflow_version=mlflow_version,
             certificate=certificate,

@@ -1,9 +1,11 @@
 """The non-default shapes of the stacks pass the same checks as the bundled app.
 
-The bundled app uses one NAT gateway and serves MLflow over HTTP; here, in another region, one
-foundation runs without NAT (isolated subnets and interface endpoints) and another, the default
-shape, carries MLflow with a certificate (MLflow needs NAT egress, so it cannot run on the
-first). Synthesized once for the module, with the three cdk-nag packs.
+The bundled app uses one NAT gateway and serves MLflow over HTTP with the default sizing
+(Aurora Serverless v2); here, in another region, one foundation runs without NAT (isolated
+subnets and interface endpoints) and another, the default shape, carries MLflow with a
+certificate at ``MlflowSizing.PRODUCTION`` (a provisioned Multi-AZ RDS instance; MLflow needs
+NAT egress, so it cannot run on the first). Synthesized once for the module, with the three
+cdk-nag packs.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from cfnlint.api import ManualArgs, lint
 
 from mlpipes_app import add_compliance_checks
 from mlpipes_app.config import cdk_json_context
+from mlpipes_constructs.mlflow import MlflowSizing
 from mlpipes_constructs.stacks import FoundationStack, MlflowStack
 from tests.conftest import NAG_PACKS
 
@@ -39,6 +42,7 @@ def variant(
         "Tls-Mlflow",
         env=env,
         foundation=foundation.resources,
+        sizing=MlflowSizing.PRODUCTION,
         certificate=CERTIFICATE,
         domain_name="mlflow.example.com",
     )
@@ -79,6 +83,20 @@ def test_natless_foundation_has_no_nat_and_every_interface_endpoint(
     types = [resource["Type"] for resource in template["Resources"].values()]
     assert "AWS::EC2::NatGateway" not in types
     assert types.count("AWS::EC2::VPCEndpoint") == 7  # S3 gateway + six interface endpoints
+
+
+def test_tls_variant_runs_mlflow_on_a_provisioned_multi_az_database(
+    variant: tuple[Path, dict[str, cdk.Stack], str | None],
+) -> None:
+    outdir, stacks, _ = variant
+    template = json.loads((outdir / stacks["Tls-Mlflow"].template_file).read_text(encoding="utf-8"))
+    (database,) = (
+        resource["Properties"]
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::RDS::DBInstance"
+    )
+    assert (database["Engine"], database["MultiAZ"]) == ("postgres", True)
+    assert "AWS::RDS::DBCluster" not in {r["Type"] for r in template["Resources"].values()}
 
 
 @pytest.mark.parametrize("name", STACK_NAMES)

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,13 +105,17 @@ def launcher_environment(aws: Aws, state_dir: Path) -> dict[str, str]:
     return environment
 
 
-def start_server(server: Server, aws: Aws, command: list[str]) -> None:
+def start_server(
+    server: Server, aws: Aws, command: list[str], extra: Mapping[str, str] | None = None
+) -> None:
+    """Start the launcher ``command`` for ``server``, with ``extra`` variables, and wait for
+    ``/health``."""
     port = int(server.url.rsplit(":", 1)[1])
     log = server.log_path.open("ab")
     server.process = subprocess.Popen(
         # Host, port and workers as flags, the rest from the environment (as on the instance).
         [*command, "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        env=launcher_environment(aws, server.state_dir),
+        env={**launcher_environment(aws, server.state_dir), **(extra or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # mlflow server forks workers: stop the whole group

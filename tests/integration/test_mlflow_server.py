@@ -9,7 +9,9 @@ standalone copied file, after a restart as ``python -m``. Nothing of ours is moc
 from __future__ import annotations
 
 import base64
+import json
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -20,10 +22,14 @@ from tests.integration.mlflow_harness import (
     ADMIN_PASSWORD,
     ADMIN_USER,
     BUCKET,
+    DB_NAME,
     DB_PASSWORD,
+    DB_USER,
     PREFIX,
     Aws,
+    Postgres,
     Server,
+    free_port,
     start_server,
     stop_server,
 )
@@ -139,3 +145,99 @@ def test_shipped_constraints_pin_the_packages_this_test_runs() -> None:
             pins[canonicalize_name(name)] = pinned
     for package in ("mlflow", "psycopg2-binary", "boto3"):
         assert pins[package] == version(package), package
+
+
+def _connections(postgres: Postgres, databases: tuple[str, ...]) -> int:
+    """Sessions other than this one open on ``databases`` (PostgreSQL's own view of them)."""
+    import psycopg2  # type: ignore[import-untyped]
+
+    connection = psycopg2.connect(
+        host=postgres.host, port=postgres.port, user=DB_USER, password=DB_PASSWORD, dbname=DB_NAME
+    )
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = ANY(%s) AND pid <> pg_backend_pid()",
+                (list(databases),),
+            )
+            (count,) = cursor.fetchone()
+    finally:
+        connection.close()
+    return int(count)
+
+
+def _exercise(url: str) -> None:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=url)
+    experiment_id = client.create_experiment(f"idle-check-{time.monotonic_ns()}")
+    run = client.create_run(experiment_id)
+    client.log_metric(run.info.run_id, "loss", 0.5)
+    client.set_terminated(run.info.run_id)
+    assert client.get_run(run.info.run_id).data.metrics == {"loss": 0.5}
+
+
+def test_auto_pause_settings_leave_no_database_connection_open_between_requests(
+    server: Server,
+    aws: Aws,
+    postgres: Postgres,
+    standalone_launcher: Path,
+    credentials: None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Aurora Serverless v2 pauses only without connections: with the settings the server
+    gets for a pausing database, every connection closes once the requests are done, where
+    the pooled default keeps some open."""
+    import psycopg2
+
+    from mlpipes_constructs.mlflow._props import AUTO_PAUSE_SERVER_ENVIRONMENT
+
+    # The pooled server keeps connections to its databases after answering.
+    _exercise(server.url)
+    assert _connections(postgres, (DB_NAME, "mlflow_auth")) > 0
+
+    # A second server on databases of its own, with the auto-pause settings.
+    owner = psycopg2.connect(
+        host=postgres.host, port=postgres.port, user=DB_USER, password=DB_PASSWORD, dbname=DB_NAME
+    )
+    owner.autocommit = True
+    with owner.cursor() as cursor:
+        cursor.execute("CREATE DATABASE mlflow_idle")
+    owner.close()
+    secret = aws.client("secretsmanager").create_secret(
+        Name="mlflow/database-idle",
+        SecretString=json.dumps(
+            {
+                "engine": "postgres",
+                "username": DB_USER,
+                "password": DB_PASSWORD,
+                "host": postgres.host,
+                "port": postgres.port,
+                "dbname": "mlflow_idle",
+            }
+        ),
+    )
+    state_dir = tmp_path_factory.mktemp("mlflow-idle-state")
+    idle = Server(
+        url=f"http://127.0.0.1:{free_port()}", state_dir=state_dir, log_path=state_dir / "log"
+    )
+    databases = ("mlflow_idle", "mlflow_idle_auth")
+    extra = {
+        **AUTO_PAUSE_SERVER_ENVIRONMENT,
+        "MLPIPES_MLFLOW_DB_SECRET_ARN": secret["ARN"],
+        "MLPIPES_MLFLOW_AUTH_DATABASE": "mlflow_idle_auth",
+    }
+    start_server(idle, aws, [sys.executable, "-I", str(standalone_launcher)], extra)
+    try:
+        _exercise(idle.url)
+        # The job runner reads the store once, about 10 s after start; then nothing is open.
+        deadline = time.monotonic() + 30
+        while (open_now := _connections(postgres, databases)) and time.monotonic() < deadline:
+            time.sleep(1)
+        assert open_now == 0
+        # Still serving, and each request closes its connection as it ends.
+        _exercise(idle.url)
+        assert _connections(postgres, databases) == 0
+    finally:
+        stop_server(idle)

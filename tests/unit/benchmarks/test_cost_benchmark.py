@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from benchmarks.cost_benchmark import (
     PRICES_FILE,
+    AuroraIdleStorage,
     EksIdleNodes,
     PriceTable,
+    SizingCost,
     StackCost,
     cost_template,
+    format_sizings,
     format_stack,
+    synthesize_mlflow_sizing,
 )
 from tests.conftest import SynthesizedApp
 
@@ -322,3 +328,110 @@ def test_every_bundled_stack_is_costed_without_unpriced_resources(
         if (cost := cost_template(key, bundled_app.template(key), prices)).unpriced
     }
     assert unpriced == {}
+
+
+SERVERLESS_CLUSTER: dict[str, Any] = {
+    "Cluster": {
+        "Type": "AWS::RDS::DBCluster",
+        "Properties": {
+            "Engine": "aurora-postgresql",
+            "ServerlessV2ScalingConfiguration": {"MinCapacity": 0, "MaxCapacity": 4},
+            "StorageType": "aurora",
+        },
+    },
+    "Writer": {
+        "Type": "AWS::RDS::DBInstance",
+        "Properties": {
+            "Engine": "aurora-postgresql",
+            "DBInstanceClass": "db.serverless",
+            "DBClusterIdentifier": {"Ref": "Cluster"},
+        },
+    },
+}
+
+
+def test_a_pausing_serverless_cluster_costs_its_assumed_storage_only(prices: PriceTable) -> None:
+    cost = _cost(prices, SERVERLESS_CLUSTER)
+    assert _keys(cost) == ["aurora_serverless_v2_acu", "aurora_storage:standard"]
+    assert cost.total == pytest.approx(20 * _value(prices, "aurora_storage:standard"))
+    assert "pauses when idle" in cost.items[0].description
+    assert cost.items[0].monthly == 0
+    (assumption,) = cost.assumptions
+    assert assumption.startswith("Cluster: Aurora storage: 20 GB stored, assumed")
+    assert cost.usage_only["AWS::RDS::DBInstance (Aurora Serverless v2)"] == 1
+    assert cost.usage_only["AWS::RDS::DBCluster (Aurora Standard I/O)"] == 1
+
+    smaller = _cost(prices, SERVERLESS_CLUSTER, aurora_storage=AuroraIdleStorage(gb=2))
+    assert smaller.total == pytest.approx(2 * _value(prices, "aurora_storage:standard"))
+
+
+def test_a_serverless_minimum_above_zero_bills_every_hour_and_io_optimized_storage_its_rate(
+    prices: PriceTable,
+) -> None:
+    cluster = json.loads(json.dumps(SERVERLESS_CLUSTER))
+    properties = cluster["Cluster"]["Properties"]
+    properties["ServerlessV2ScalingConfiguration"]["MinCapacity"] = 0.5
+    properties["StorageType"] = "aurora-iopt1"
+    cost = _cost(prices, cluster)
+    assert _keys(cost) == ["aurora_serverless_v2_acu", "aurora_storage:io-optimized"]
+    assert cost.total == pytest.approx(
+        0.5 * HOURS * _value(prices, "aurora_serverless_v2_acu")
+        + 20 * _value(prices, "aurora_storage:io-optimized")
+    )
+    assert "AWS::RDS::DBCluster (Aurora Standard I/O)" not in cost.usage_only
+
+
+def test_sizings_print_each_stack_the_sum_and_the_share_of_the_baseline(
+    prices: PriceTable,
+) -> None:
+    nat = {"Nat": NAT_EIP_RDS_ALB["Nat"]}
+    foundation = _cost(prices, nat)
+    rows = [
+        SizingCost("PRODUCTION", _cost(prices, NAT_EIP_RDS_ALB), foundation),
+        SizingCost("SMALL_TEAM", _cost(prices, SERVERLESS_CLUSTER), foundation),
+    ]
+    text = format_sizings(rows, baseline="PRODUCTION")
+    header, columns, production, small = text.splitlines()
+    assert "Foundation" in header and columns.split()[-1] == "PRODUCTION"
+    assert production.split()[-1] == "100.0%"
+    share = 100 * rows[1].total / rows[0].total
+    assert small.split() == [
+        "SMALL_TEAM",
+        f"${rows[1].mlflow.total:,.2f}",
+        f"${foundation.total:,.2f}",
+        f"${rows[1].total:,.2f}",
+        f"{share:.1f}%",
+    ]
+
+
+@pytest.fixture(scope="module")
+def production_costs(tmp_path_factory: pytest.TempPathFactory, prices: PriceTable) -> SizingCost:
+    outdir = tmp_path_factory.mktemp("production")
+    foundation, mlflow = synthesize_mlflow_sizing(outdir, "PRODUCTION")
+
+    def cost(path: Path) -> StackCost:
+        return cost_template(path.name, json.loads(path.read_text(encoding="utf-8")), prices)
+
+    return SizingCost("PRODUCTION", cost(mlflow), cost(foundation))
+
+
+def test_default_mlflow_costs_at_most_40_percent_of_the_production_sizing_idle(
+    bundled_app: SynthesizedApp, prices: PriceTable, production_costs: SizingCost
+) -> None:
+    """Issue 14's goal: the default MLflow server with its foundation idles at no more than
+    40% of the provisioned, always-on profile, counted the same way."""
+    default = SizingCost(
+        "SMALL_TEAM",
+        cost_template("mlflow", bundled_app.template("mlflow"), prices),
+        cost_template("foundation", bundled_app.template("foundation"), prices),
+    )
+    assert default.mlflow.unpriced == []
+    assert production_costs.mlflow.unpriced == []
+    assert default.foundation.total == pytest.approx(production_costs.foundation.total)
+    assert default.total <= 0.4 * production_costs.total
+    keys = set(_keys(production_costs.mlflow))
+    assert "rds_instance:postgres:db.t4g.medium:multi-az" in keys
+    assert "ec2_instance:m7g.large" in keys
+    default_keys = set(_keys(default.mlflow))
+    assert {"aurora_serverless_v2_acu", "ec2_instance:t4g.medium"} <= default_keys
+    assert not any(key.startswith("rds_instance:") for key in default_keys)

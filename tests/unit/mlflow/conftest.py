@@ -18,7 +18,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
 from mlpipes_app.config import cdk_json_context
-from mlpipes_constructs.mlflow import MlflowServer
+from mlpipes_constructs.mlflow import MlflowServer, MlflowSizing
+from mlpipes_constructs.stacks import FoundationStack, MlflowStack
 from tests.conftest import TEST_ENV, SynthesizedApp
 
 CERTIFICATE_ARN = (
@@ -45,8 +46,24 @@ def bundled_foundation(bundled_app: SynthesizedApp) -> Template:
 
 
 @pytest.fixture(scope="session")
+def production_mlflow() -> Template:
+    """The MLflow stack at ``MlflowSizing.PRODUCTION`` on a foundation stack."""
+    app = cdk.App(context=cdk_json_context())
+    foundation = FoundationStack(app, "Production-Foundation", env=TEST_ENV)
+    stack = MlflowStack(
+        app,
+        "Production-Mlflow",
+        env=TEST_ENV,
+        foundation=foundation.resources,
+        sizing=MlflowSizing.PRODUCTION,
+    )
+    return Template.from_stack(stack)
+
+
+@pytest.fixture(scope="session")
 def https_server() -> BuiltServer:
-    """A server from individual resources with a certificate, domain name and allowed CIDRs."""
+    """A PRODUCTION-sized server from individual resources with a certificate, domain name and
+    allowed CIDRs."""
     app = cdk.App(context=cdk_json_context())
     stack = cdk.Stack(app, "HttpsMlflow", env=TEST_ENV)
     key = kms.Key(stack, "Key", enable_key_rotation=True)
@@ -59,6 +76,7 @@ def https_server() -> BuiltServer:
         artifact_bucket=s3.Bucket(stack, "Artifacts", encryption_key=key),
         access_log_bucket=s3.Bucket(stack, "Logs", encryption=s3.BucketEncryption.S3_MANAGED),
         artifact_prefix="tracking/",
+        sizing=MlflowSizing.PRODUCTION,
         instance_type="m7i.large",
         certificate=CERTIFICATE_ARN,
         domain_name="mlflow.example.com",

@@ -28,9 +28,16 @@ from mlpipes_app import STACK_CATALOG, AppConfig, build_app
 from mlpipes_app.config import cdk_json_context
 from mlpipes_constructs.errors import PropsValidationError
 from mlpipes_constructs.foundation import FoundationResources
-from mlpipes_constructs.mlflow import DEFAULT_MLFLOW_VERSION, MlflowServer
+from mlpipes_constructs.mlflow import (
+    DEFAULT_MLFLOW_VERSION,
+    MlflowServer,
+    MlflowSizing,
+    ServerlessDatabase,
+)
 from mlpipes_constructs.mlflow._bootstrap import AGENT_CONFIG, LOG_FILE
+from mlpipes_constructs.mlflow._database import AURORA_AUTO_PAUSE_MIN_VERSION
 from mlpipes_constructs.mlflow._props import (
+    AUTO_PAUSE_SERVER_ENVIRONMENT,
     BOTO3_VERSION,
     DEFAULT_PARAMETER_NAME,
     PSYCOPG2_BINARY_VERSION,
@@ -143,7 +150,7 @@ def test_launch_template_requires_imdsv2_encrypts_the_volume_and_has_no_ssh_key(
     data = _only(bundled_mlflow, "AWS::EC2::LaunchTemplate")["Properties"]["LaunchTemplateData"]
     assert data["MetadataOptions"]["HttpTokens"] == "required"
     assert data["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
-    assert data["InstanceType"] == "m7g.large"
+    assert data["InstanceType"] == "t4g.medium"  # MlflowSizing.SMALL_TEAM
     assert "KeyName" not in data
     (device,) = data["BlockDeviceMappings"]
     ebs = device["Ebs"]
@@ -157,9 +164,10 @@ def test_launch_template_requires_imdsv2_encrypts_the_volume_and_has_no_ssh_key(
     assert default.endswith("arm64")
 
 
-def test_database_is_encrypted_protected_backed_up_and_snapshotted(
-    bundled_mlflow: Template,
+def test_provisioned_database_is_encrypted_protected_backed_up_and_snapshotted(
+    production_mlflow: Template,
 ) -> None:
+    bundled_mlflow = production_mlflow
     database = _only(bundled_mlflow, "AWS::RDS::DBInstance")
     properties = database["Properties"]
     assert database["DeletionPolicy"] == "Snapshot"
@@ -187,9 +195,10 @@ def test_database_is_encrypted_protected_backed_up_and_snapshotted(
     )
 
 
-def test_database_log_groups_are_created_encrypted_before_the_database(
-    bundled_mlflow: Template,
+def test_provisioned_database_log_groups_are_created_encrypted_before_the_database(
+    production_mlflow: Template,
 ) -> None:
+    bundled_mlflow = production_mlflow
     database = _only(bundled_mlflow, "AWS::RDS::DBInstance")
     identifier = database["Properties"]["DBInstanceIdentifier"]
     for export in ("postgresql", "upgrade"):
@@ -203,23 +212,29 @@ def test_database_log_groups_are_created_encrypted_before_the_database(
         assert "KmsKeyId" in group["Properties"]
 
 
-def test_docstring_says_which_retained_log_groups_block_a_redeploy(
-    bundled_mlflow: Template,
-) -> None:
-    database = _only(bundled_mlflow, "AWS::RDS::DBInstance")
-    identifier = database["Properties"]["DBInstanceIdentifier"]
-    retained = [
+def _retained_log_group_names(template: Template) -> list[str]:
+    return sorted(
         group["Properties"]["LogGroupName"]
-        for group in bundled_mlflow.find_resources(
+        for group in template.find_resources(
             "AWS::Logs::LogGroup", {"DeletionPolicy": "Retain"}
         ).values()
         if isinstance(group["Properties"].get("LogGroupName"), str)
-    ]
-    assert sorted(retained) == [
+    )
+
+
+def test_docstring_says_which_retained_log_groups_block_a_redeploy(
+    bundled_mlflow: Template, production_mlflow: Template
+) -> None:
+    cluster = _only(bundled_mlflow, "AWS::RDS::DBCluster")["Properties"]["DBClusterIdentifier"]
+    assert _retained_log_group_names(bundled_mlflow) == [f"/aws/rds/cluster/{cluster}/postgresql"]
+    database = _only(production_mlflow, "AWS::RDS::DBInstance")
+    identifier = database["Properties"]["DBInstanceIdentifier"]
+    assert _retained_log_group_names(production_mlflow) == [
         f"/aws/rds/instance/{identifier}/{export}" for export in ("postgresql", "upgrade")
     ]
     doc = " ".join((MlflowServer.__doc__ or "").split())
-    assert "``/aws/rds/instance/mlflow-<id>/postgresql`` and ``.../upgrade``" in doc
+    assert "``/aws/rds/cluster/mlflow-<id>/postgresql`` for Aurora" in doc
+    assert "``/aws/rds/instance/mlflow-<id>/postgresql`` and ``.../upgrade`` for RDS" in doc
     assert 'fails with "already exists" until you delete them' in doc
 
 
@@ -506,9 +521,9 @@ ELB_DIMENSIONS = {"LoadBalancer", "TargetGroup"}
         ("metric_target_response_time", "AWS/ApplicationELB", "TargetResponseTime", "p90", 300,
          ELB_DIMENSIONS),
         ("metric_database_cpu", "AWS/RDS", "CPUUtilization", "Average", 300,
-         {"DBInstanceIdentifier"}),
-        ("metric_database_free_storage", "AWS/RDS", "FreeStorageSpace", "Minimum", 300,
-         {"DBInstanceIdentifier"}),
+         {"DBClusterIdentifier"}),
+        ("metric_database_capacity", "AWS/RDS", "ACUUtilization", "Average", 300,
+         {"DBClusterIdentifier"}),
     ],
 )  # fmt: skip
 def test_metric_helpers_name_the_metric_and_dimensions_of_this_server(
@@ -534,8 +549,21 @@ def test_metric_helpers_name_the_metric_and_dimensions_of_this_server(
         assert resolved["TargetGroup"] == {"Fn::GetAtt": [target_group, "TargetGroupFullName"]}
         assert "ServerLoadBalancerListener" in json.dumps(resolved["LoadBalancer"])
     else:
-        database = next(iter(bundled_mlflow.find_resources("AWS::RDS::DBInstance")))
-        assert resolved["DBInstanceIdentifier"] == {"Ref": database}
+        database = next(iter(bundled_mlflow.find_resources("AWS::RDS::DBCluster")))
+        assert resolved["DBClusterIdentifier"] == {"Ref": database}
+
+
+def test_metric_helpers_of_the_other_database_kind_raise_naming_the_alternative(
+    bundled_app: SynthesizedApp, https_server: BuiltServer
+) -> None:
+    with pytest.raises(ValueError, match=r"metric_database_free_storage needs a provisioned"):
+        _bundled_server(bundled_app).metric_database_free_storage()
+    with pytest.raises(ValueError, match=r"metric_database_capacity needs an Aurora Serverless"):
+        https_server.server.metric_database_capacity()
+    storage = https_server.server.metric_database_free_storage()
+    assert (storage.metric_name, storage.statistic) == ("FreeStorageSpace", "Minimum")
+    resolved = https_server.stack.resolve(storage.dimensions)
+    assert set(resolved) == {"DBInstanceIdentifier"}
 
 
 def test_metric_helpers_take_metric_options_over_their_defaults(
@@ -602,9 +630,31 @@ def test_http_5xx_alarm_is_a_rate_of_enough_requests(bundled_mlflow: Template) -
     assert properties["TreatMissingData"] == "notBreaching"  # no requests, no errors
 
 
-def test_database_alarms_watch_cpu_for_15_minutes_and_free_storage(
+def test_serverless_database_alarms_watch_cpu_and_capacity_for_15_minutes(
     bundled_mlflow: Template,
 ) -> None:
+    cluster = next(iter(bundled_mlflow.find_resources("AWS::RDS::DBCluster")))
+    dimensions = [{"Name": "DBClusterIdentifier", "Value": {"Ref": cluster}}]
+    cpu = _alarm(bundled_mlflow, MetricName="CPUUtilization")["Properties"]
+    assert cpu["Dimensions"] == dimensions
+    assert cpu["Period"] * cpu["EvaluationPeriods"] == 15 * 60
+    # No data while paused says nothing about load.
+    assert cpu["TreatMissingData"] == "ignore"
+    capacity = _alarm(bundled_mlflow, MetricName="ACUUtilization")["Properties"]
+    assert capacity["Dimensions"] == dimensions
+    assert (capacity["ComparisonOperator"], capacity["Threshold"]) == ("GreaterThanThreshold", 90)
+    assert capacity["Period"] * capacity["EvaluationPeriods"] == 15 * 60
+    assert capacity["TreatMissingData"] == "notBreaching"
+    assert "(4 ACUs)" in capacity["AlarmDescription"]
+    assert not bundled_mlflow.find_resources(
+        "AWS::CloudWatch::Alarm", {"Properties": {"MetricName": "FreeStorageSpace"}}
+    )
+
+
+def test_provisioned_database_alarms_watch_cpu_for_15_minutes_and_free_storage(
+    production_mlflow: Template,
+) -> None:
+    bundled_mlflow = production_mlflow
     database = next(iter(bundled_mlflow.find_resources("AWS::RDS::DBInstance")))
     cpu = _alarm(bundled_mlflow, MetricName="CPUUtilization")["Properties"]
     assert cpu["Namespace"] == "AWS/RDS"
@@ -823,7 +873,68 @@ def _build(scaffold: dict[str, Any], **props: Any) -> MlflowServer:
             r"instance_type 'c7g\.xlarge' is a Graviton \(arm64\) type but the machine image is "
             r"x86_64",
         ),
-        ({"database_instance_type": "db.huge"}, r"database_instance_type 'huge' is not an EC2"),
+        (
+            {"database_instance_type": "db.huge", "sizing": MlflowSizing.PRODUCTION},
+            r"database_instance_type 'huge' is not an EC2",
+        ),
+        (
+            {"database_instance_type": "db.r7g.large"},
+            r"'sizing' and 'database_instance_type' cannot be used together: the sizing's "
+            r"database is Aurora Serverless v2",
+        ),
+        (
+            {"database_allocated_storage": 50},
+            r"'sizing' and 'database_allocated_storage' cannot be used together",
+        ),
+        (
+            {
+                "sizing": MlflowSizing(
+                    instance_type="t4g.medium",
+                    workers=2,
+                    database=ServerlessDatabase(min_capacity=0.25, max_capacity=300),
+                )
+            },
+            r"sizing\.database\.min_capacity 0\.25 must be from 0 to 256 ACUs in steps of 0\.5",
+        ),
+        (
+            {
+                "sizing": MlflowSizing(
+                    instance_type="t4g.medium",
+                    workers=2,
+                    database=ServerlessDatabase(max_capacity=300),
+                )
+            },
+            r"sizing\.database\.max_capacity 300 must be from 0 to 256 ACUs",
+        ),
+        (
+            {
+                "sizing": MlflowSizing(
+                    instance_type="t4g.medium",
+                    workers=2,
+                    database=ServerlessDatabase(min_capacity=2, max_capacity=1),
+                )
+            },
+            r"sizing\.database\.max_capacity 1 must be at least 1 ACU and at least "
+            r"min_capacity \(2\)",
+        ),
+        (
+            {
+                "sizing": MlflowSizing(
+                    instance_type="t4g.medium",
+                    workers=2,
+                    database=ServerlessDatabase(auto_pause_seconds=60),
+                )
+            },
+            r"sizing\.database\.auto_pause_seconds 60 must be from 300 \(5 minutes\) to 86400",
+        ),
+        (
+            {
+                "sizing": MlflowSizing(
+                    instance_type="t4g.medium", workers=0, database=ServerlessDatabase()
+                )
+            },
+            r"workers 0 must be a whole number from 1 to 64",
+        ),
         ({"mlflow_version": ">=3.1"}, r"mlflow_version '>=3\.1' must be a plain release version"),
         ({"mlflow_version": "3.1.4rc1"}, r"mlflow_version '3\.1\.4rc1' must be a plain release"),
         ({"mlflow_version": "2.4.0"}, r"mlflow_version '2\.4\.0' is older than 2\.5\.0"),
@@ -996,7 +1107,12 @@ def test_natless_foundation_is_rejected_naming_its_private_subnets() -> None:
 
 def test_database_storage_grows_at_most_to_the_rds_limit(scaffold: dict[str, Any]) -> None:
     def max_storage(allocated: int) -> Any:
-        server = _build(scaffold, database_allocated_storage=allocated, alarms=False)
+        server = _build(
+            scaffold,
+            sizing=MlflowSizing.PRODUCTION,
+            database_allocated_storage=allocated,
+            alarms=False,
+        )
         database = server.database.node.default_child
         assert isinstance(database, rds.CfnDBInstance)
         return database.max_allocated_storage
@@ -1004,7 +1120,7 @@ def test_database_storage_grows_at_most_to_the_rds_limit(scaffold: dict[str, Any
     assert max_storage(1000) == 5000
     assert max_storage(16384) == 65536  # 5 times would be 81920, past the 64 TiB of gp3
     with pytest.raises(PropsValidationError, match=r"database_allocated_storage 16385 must be"):
-        _build(scaffold, database_allocated_storage=16385)
+        _build(scaffold, sizing=MlflowSizing.PRODUCTION, database_allocated_storage=16385)
 
 
 def test_two_servers_cannot_share_a_tracking_uri_parameter(scaffold: dict[str, Any]) -> None:
@@ -1107,3 +1223,140 @@ def test_user_data_is_valid_bash_and_its_agent_config_valid_json(
     agent_config = agent_config.split("MLPIPES_EOF", 1)[0]
     collected = json.loads(agent_config)["logs"]["logs_collected"]["files"]["collect_list"]
     assert {entry["file_path"] for entry in collected} >= {LOG_FILE}
+
+
+# --- sizing: the serverless default and the provisioned profile ----------------------------
+
+
+def test_serverless_database_is_encrypted_protected_backed_up_and_snapshotted(
+    bundled_mlflow: Template,
+) -> None:
+    cluster = _only(bundled_mlflow, "AWS::RDS::DBCluster")
+    properties = cluster["Properties"]
+    assert cluster["DeletionPolicy"] == "Snapshot"
+    assert cluster["UpdateReplacePolicy"] == "Snapshot"
+    assert properties["Engine"] == "aurora-postgresql"
+    major, minor = (int(part) for part in properties["EngineVersion"].split("."))
+    assert (major, minor) >= AURORA_AUTO_PAUSE_MIN_VERSION  # minimum capacity 0 needs 16.3+
+    # Pauses after 5 minutes without connections, scales up to 4 ACUs under load.
+    assert properties["ServerlessV2ScalingConfiguration"] == {
+        "MinCapacity": 0,
+        "MaxCapacity": 4,
+        "SecondsUntilAutoPause": 300,
+    }
+    assert properties["StorageType"] == "aurora"  # Standard: I/O billed as used
+    assert properties["StorageEncrypted"] is True
+    assert "PlatformKey" in json.dumps(properties["KmsKeyId"])
+    assert properties["DeletionProtection"] is True
+    assert properties["BackupRetentionPeriod"] == 7
+    assert properties["CopyTagsToSnapshot"] is True
+    assert properties["EnableCloudwatchLogsExports"] == ["postgresql"]
+    assert properties["Port"] == 5433
+    assert properties["DatabaseName"] == "mlflow"
+    assert "{{resolve:secretsmanager:" in json.dumps(properties["MasterUserPassword"])
+    bundled_mlflow.has_resource_properties(
+        "AWS::RDS::DBClusterParameterGroup",
+        {
+            "Family": "aurora-postgresql16",
+            "Parameters": {"rds.force_ssl": "1", "log_connections": "1", "log_disconnections": "1"},
+        },
+    )
+    # One serverless writer, private, kept at the current minor, monitored.
+    writer = _only(bundled_mlflow, "AWS::RDS::DBInstance")["Properties"]
+    assert writer["DBInstanceClass"] == "db.serverless"
+    cluster_id = next(iter(bundled_mlflow.find_resources("AWS::RDS::DBCluster")))
+    assert writer["DBClusterIdentifier"] == {"Ref": cluster_id}
+    assert writer["PubliclyAccessible"] is False
+    assert writer["AutoMinorVersionUpgrade"] is True
+    assert writer["MonitoringInterval"] == 60
+    assert writer["EnablePerformanceInsights"] is True
+    # The subnet group spans the foundation's two private subnets: Aurora keeps six copies
+    # of the data across three zones whatever the instance count.
+    subnets = _only(bundled_mlflow, "AWS::RDS::DBSubnetGroup")["Properties"]["SubnetIds"]
+    assert len(subnets) == 2
+
+
+def test_serverless_database_log_group_exists_encrypted_before_the_cluster(
+    bundled_mlflow: Template,
+) -> None:
+    cluster = _only(bundled_mlflow, "AWS::RDS::DBCluster")
+    identifier = cluster["Properties"]["DBClusterIdentifier"]
+    logical_id = _logical_id(
+        bundled_mlflow,
+        "AWS::Logs::LogGroup",
+        {"LogGroupName": f"/aws/rds/cluster/{identifier}/postgresql"},
+    )
+    assert logical_id in cluster["DependsOn"]
+    group = bundled_mlflow.find_resources("AWS::Logs::LogGroup")[logical_id]
+    assert "KmsKeyId" in group["Properties"]
+
+
+def test_server_closes_idle_connections_only_when_its_database_pauses(
+    bundled_mlflow: Template, https_server: BuiltServer
+) -> None:
+    serverless = _user_data(bundled_mlflow)
+    for name, value in AUTO_PAUSE_SERVER_ENVIRONMENT.items():
+        assert f"{name}={value}\n" in serverless
+    assert "MLPIPES_MLFLOW_WORKERS=2\n" in serverless  # SMALL_TEAM
+    provisioned = _user_data(https_server.template)
+    assert not any(name in provisioned for name in AUTO_PAUSE_SERVER_ENVIRONMENT)
+    assert "MLPIPES_MLFLOW_WORKERS=4\n" in provisioned  # PRODUCTION
+
+
+def test_auto_pause_environment_names_settings_the_installed_mlflow_reads() -> None:
+    """The variables are MLflow's own: a rename upstream would silently keep the database
+    awake."""
+    from mlflow import environment_variables
+
+    assert environment_variables.MLFLOW_SQLALCHEMYSTORE_POOLCLASS.name in (
+        AUTO_PAUSE_SERVER_ENVIRONMENT
+    )
+    assert environment_variables.MLFLOW_SERVER_JOB_ENABLE_PERIODIC_TASKS.name in (
+        AUTO_PAUSE_SERVER_ENVIRONMENT
+    )
+
+
+def test_sizing_profiles_keep_their_documented_values() -> None:
+    small, production = MlflowSizing.SMALL_TEAM, MlflowSizing.PRODUCTION
+    assert (small.instance_type, small.workers, small.serverless) == ("t4g.medium", 2, True)
+    assert small.database == ServerlessDatabase(
+        min_capacity=0, max_capacity=4, auto_pause_seconds=300
+    )
+    assert (production.instance_type, production.workers, production.serverless) == (
+        "m7g.large",
+        4,
+        False,
+    )
+    assert MlflowServer.__init__.__kwdefaults__["sizing"] is MlflowSizing.SMALL_TEAM
+    assert MlflowStack.__init__.__kwdefaults__["sizing"] is MlflowSizing.SMALL_TEAM
+
+
+def test_multi_az_adds_a_serverless_reader_that_pauses_with_the_writer(
+    scaffold: dict[str, Any],
+) -> None:
+    server = _build(scaffold, multi_az=True, alarms=False)
+    reader = server.database.node.find_child("Reader").node.default_child
+    writer = server.database.node.find_child("Writer").node.default_child
+    assert isinstance(reader, rds.CfnDBInstance) and isinstance(writer, rds.CfnDBInstance)
+    assert reader.db_instance_class == "db.serverless"
+    # Failover tiers 0 and 1 pause and resume together with the writer.
+    assert (writer.promotion_tier, reader.promotion_tier) == (0, 1)
+    single = _build(scaffold, alarms=False)
+    assert single.database.node.try_find_child("Reader") is None
+    assert isinstance(single.database, rds.DatabaseCluster)
+
+
+def test_individual_props_override_the_provisioned_sizing(scaffold: dict[str, Any]) -> None:
+    server = _build(
+        scaffold,
+        sizing=MlflowSizing.PRODUCTION,
+        instance_type="m7g.xlarge",
+        database_instance_type="db.r7g.large",
+        multi_az=False,
+        alarms=False,
+    )
+    assert server.sizing.instance_type == "m7g.xlarge"
+    database = server.database.node.default_child
+    assert isinstance(database, rds.CfnDBInstance)
+    resolved = cdk.Stack.of(server).resolve(database.db_instance_class)
+    assert (resolved, database.multi_az) == ("db.r7g.large", False)
