@@ -10,11 +10,13 @@ from aws_cdk import CfnOutput
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from mlpipes_constructs.a2i import IFlowDefinition
 from mlpipes_constructs.foundation import FoundationResources
 from mlpipes_constructs.kubeflow import KubeflowCluster, KubeflowPipeline, KubeflowPipelines
+from mlpipes_constructs.mlflow import IMlflowTrackingServer
 from mlpipes_constructs.reference import reference_pipeline
 from mlpipes_constructs.stacks.base import MlpipesStack
-from mlpipes_constructs.stacks.reference_jobs import reference_jobs
+from mlpipes_constructs.stacks.reference_jobs import reference_integrations, reference_jobs
 
 #: The service account the reference pipeline's runs execute as.
 PIPELINE_SERVICE_ACCOUNT = "mlpipes-reference-pipeline"
@@ -37,6 +39,9 @@ class KubeflowStack(MlpipesStack):
 
     Args:
         foundation: the platform to build on.
+        flow_definition: the A2I flow definition people review each model with before it is
+            registered. Default: no human review.
+        tracking_server: the MLflow server the jobs log to. Default: no tracking.
         admin_roles: IAM roles given cluster admin through access entries. Default: none.
         **kwargs: passed to :class:`aws_cdk.Stack`.
     """
@@ -47,10 +52,13 @@ class KubeflowStack(MlpipesStack):
         construct_id: str,
         *,
         foundation: FoundationResources,
+        flow_definition: IFlowDefinition | None = None,
+        tracking_server: IMlflowTrackingServer | None = None,
         admin_roles: Sequence[iam.IRole] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        integrations = reference_integrations(flow_definition, tracking_server)
         bucket = foundation.artifact_bucket
         self.cluster = KubeflowCluster(
             self, "Cluster", foundation=foundation, admin_roles=admin_roles

@@ -8,6 +8,7 @@ from typing import Any
 from aws_cdk import CfnOutput
 from constructs import Construct
 
+from mlpipes_constructs.a2i import IFlowDefinition
 from mlpipes_constructs.airflow import (
     HEALTH_CHECK_DAGS,
     MwaaEnvironment,
@@ -15,9 +16,10 @@ from mlpipes_constructs.airflow import (
     MwaaSourceFiles,
 )
 from mlpipes_constructs.foundation import FoundationResources
+from mlpipes_constructs.mlflow import IMlflowTrackingServer
 from mlpipes_constructs.reference import reference_pipeline
 from mlpipes_constructs.stacks.base import MlpipesStack
-from mlpipes_constructs.stacks.reference_jobs import reference_jobs
+from mlpipes_constructs.stacks.reference_jobs import reference_integrations, reference_jobs
 
 #: The cheapest class that can run the reference pipeline's DAG: ``mw1.micro`` (about $0.26
 #: an hour) runs one worker with one concurrent task, whose scheduler and web server share
@@ -42,6 +44,9 @@ class MwaaStack(MlpipesStack):
 
     Args:
         foundation: the platform to build on.
+        flow_definition: the A2I flow definition people review each model with before it is
+            registered. Default: no human review.
+        tracking_server: the MLflow server the jobs log to. Default: no tracking.
         dags_folder: the DAG folder to deploy, e.g. one compiled from a pipeline spec.
             Default: the packaged health-check DAG folder (one task, no AWS job).
         requirements_file: a ``requirements.txt`` for the environment. Default: none.
@@ -56,12 +61,15 @@ class MwaaStack(MlpipesStack):
         construct_id: str,
         *,
         foundation: FoundationResources,
+        flow_definition: IFlowDefinition | None = None,
+        tracking_server: IMlflowTrackingServer | None = None,
         dags_folder: str | os.PathLike[str] | None = None,
         requirements_file: str | os.PathLike[str] | None = None,
         environment_class: str = DEFAULT_ENVIRONMENT_CLASS,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        integrations = reference_integrations(flow_definition, tracking_server)
         self.airflow_environment = MwaaEnvironment(
             self,
             "Environment",
