@@ -43,7 +43,8 @@ class FakeA2iRuntime:
     """A2I's human loops, as one scenario plays them.
 
     Args:
-        scenario: a key of :data:`SCENARIOS`.
+        scenario: a key of :data:`SCENARIOS`, or a scenario of one's own (``status``, the
+            reviewers' ``answers``, ``FailureCode``, ``FailureReason``).
         s3: a boto3 S3 client that output.json is written with.
         output_bucket: the bucket of the flow definition's output.
         output_prefix: its prefix.
@@ -52,14 +53,14 @@ class FakeA2iRuntime:
 
     def __init__(
         self,
-        scenario: str,
+        scenario: str | Mapping[str, Any],
         *,
         s3: Any,
         output_bucket: str,
         output_prefix: str = "a2i-output/",
         in_progress: int = 0,
     ) -> None:
-        self.scenario = SCENARIOS[scenario]
+        self.scenario = SCENARIOS[scenario] if isinstance(scenario, str) else scenario
         self.s3 = s3
         self.output_bucket = output_bucket
         self.output_prefix = output_prefix
