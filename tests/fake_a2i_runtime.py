@@ -140,7 +140,7 @@ class FakeA2iRuntime:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
             def _answer(self, status: int, body: Mapping[str, Any]) -> None:
@@ -153,14 +153,14 @@ class FakeA2iRuntime:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 match = re.fullmatch(r"/human-loops/([^/?]+)", self.path)
                 if match is None:
                     self._answer(404, _error("UnknownOperationException", self.path))
                     return
                 self._answer(*fake.describe_human_loop(unquote(match.group(1))))
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 if self.path == "/human-loops":

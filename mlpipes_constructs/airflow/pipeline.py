@@ -27,7 +27,6 @@ from mlpipes_constructs.airflow.environment import MwaaEnvironment
 from mlpipes_constructs.compile import JobPlacement
 from mlpipes_constructs.compile.naming import default_prefix
 from mlpipes_constructs.compliance import acknowledge_wildcards
-from mlpipes_constructs.core._human_review import flow_definition_problems, grant_human_reviews
 from mlpipes_constructs.core._defaults import (
     DEFAULT_ARTIFACT_PREFIX,
     artifact_folder,
@@ -35,6 +34,7 @@ from mlpipes_constructs.core._defaults import (
     job_role_of,
     require_encryption_key,
 )
+from mlpipes_constructs.core._human_review import flow_definition_problems, grant_human_reviews
 from mlpipes_constructs.core._job_code import JobCode
 from mlpipes_constructs.core._schedule import schedule_input_problems, spec_parameter_types
 from mlpipes_constructs.core._wildcards import wildcard_reasons_by_service

@@ -221,8 +221,7 @@ def run_step(
         if not answers:
             raise RuntimeError(f"human loop {name} completed without answers")
         approved = all(
-            is_checked((answer.get("answerContent") or {}).get(approve_field))
-            for answer in answers
+            is_checked((answer.get("answerContent") or {}).get(approve_field)) for answer in answers
         )
         return "Approved" if approved else "Rejected"
 

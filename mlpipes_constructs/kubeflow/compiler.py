@@ -31,8 +31,8 @@ that raises with the spec's message, which fails the run. A human review is a ta
 the human loop with the compile core's StartHumanLoop request, describes it every
 ``poll_interval_seconds`` of the step, stops it and fails after ``wait_seconds``, and returns
 the decision (``Approved``/``Rejected``, by the compile core's rule) as its output; a
-condition on the outcome gets that output as its task input ``outputs``. Parameters are typed pipeline inputs
-with the spec's defaults.
+condition on the outcome gets that output as its task input ``outputs``. Parameters are typed
+pipeline inputs with the spec's defaults.
 
 Names: each job, model and endpoint configuration is ``<slug>-<run token>``, where the slug is
 ``<job name prefix>-<step>`` (lowercased, shortened with a hash to leave room) and the run
@@ -70,6 +70,12 @@ from mlpipes_constructs.compile import (
     plan,
 )
 from mlpipes_constructs.compile import requests as sagemaker_requests
+from mlpipes_constructs.compile.human_review import (
+    human_loop_prefix,
+    review_task_input,
+    start_human_loop_request,
+    wait_seconds,
+)
 from mlpipes_constructs.compile.naming import (
     MAX_NAME_LENGTH,
     MAX_TUNING_JOB_NAME_LENGTH,
@@ -78,12 +84,6 @@ from mlpipes_constructs.compile.naming import (
     slug,
 )
 from mlpipes_constructs.kubeflow._components import run_step
-from mlpipes_constructs.compile.human_review import (
-    human_loop_prefix,
-    review_task_input,
-    start_human_loop_request,
-    wait_seconds,
-)
 from mlpipes_constructs.kubeflow._kfp_renderer import (
     HUMAN_LOOP_NAME,
     RUN_ID,

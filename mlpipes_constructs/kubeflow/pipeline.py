@@ -465,14 +465,10 @@ class KubeflowPipeline(MlPipelineBase):
             },
         ]
 
-    def _grant_human_reviews(
-        self, flow_definitions: Sequence[IFlowDefinition]
-    ) -> iam.Grant | None:
+    def _grant_human_reviews(self, flow_definitions: Sequence[IFlowDefinition]) -> iam.Grant | None:
         # The compiler names the loops after its default job name prefix.
         job_prefix = default_prefix(self.spec.name)
-        grant = grant_human_reviews(
-            self.role, self.spec, flow_definitions, job_prefix=job_prefix
-        )
+        grant = grant_human_reviews(self.role, self.spec, flow_definitions, job_prefix=job_prefix)
         stack = Stack.of(self)
         for step in human_review_steps(self.spec):
             prefix = human_loop_prefix(job_prefix, step.name)

@@ -29,7 +29,7 @@ NAMES = {
     "HUMAN_LOOP_IN_PROGRESS",
     "REVIEW_APPROVED",
     "REVIEW_REJECTED",
-    "HumanReviewFailed",
+    "HumanReviewFailedError",
     "is_checked",
     "review_outcome",
     "mlpipes_human_loop_name",
@@ -42,18 +42,19 @@ def factory_definitions() -> dict[str, Any]:
         node
         for node in tree.body
         if (
-            isinstance(node, ast.FunctionDef | ast.ClassDef)
-            and node.name in NAMES
-            or isinstance(node, ast.Assign)
-            and any(isinstance(t, ast.Name) and t.id in NAMES for t in node.targets)
+            (isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name in NAMES)
+            or (
+                isinstance(node, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id in NAMES for t in node.targets)
+            )
         )
     ]
     module = ast.Module(body=wanted, type_ignores=[])
     import hashlib
 
     namespace: dict[str, Any] = {"hashlib": hashlib, "Mapping": Mapping, "Any": Any}
-    exec(compile(module, str(DAG_FACTORY), "exec"), namespace)  # noqa: S102
-    assert NAMES <= set(namespace)
+    exec(compile(module, str(DAG_FACTORY), "exec"), namespace)
+    assert set(namespace) >= NAMES
     return namespace
 
 
@@ -72,7 +73,9 @@ def test_the_factorys_decision_is_the_cores(case: str, scenario: dict[str, Any])
     describe = describe_response("loop-1", scenario)
     output = output_json(scenario)
     core = _decide(review_outcome, HumanReviewFailedError, describe, output, "approve")
-    factory = _decide(FACTORY["review_outcome"], FACTORY["HumanReviewFailed"], describe, output, "approve")
+    factory = _decide(
+        FACTORY["review_outcome"], FACTORY["HumanReviewFailedError"], describe, output, "approve"
+    )
     assert factory == core
 
 

@@ -81,7 +81,10 @@ def _run(
     try:
         document = _document(**review)
         try:
-            result = ("outcome", run_step("Review", "human_review", json.dumps(document), {}, RUN_ID))
+            result = (
+                "outcome",
+                run_step("Review", "human_review", json.dumps(document), {}, RUN_ID),
+            )
         except RuntimeError as error:
             result = ("failed", str(error))
     finally:
@@ -111,7 +114,7 @@ def test_the_loop_is_named_for_the_run_the_step_and_the_pod(
     assert result == ("outcome", "Approved")
     prefix = _document()["human_loop_prefix"]
     assert list(fake.loops) == [human_loop_name(prefix, f"{RUN_ID}/Review/{POD}")]
-    assert fake.loops[list(fake.loops)[0]]["input"] == {
+    assert fake.loops[next(iter(fake.loops))]["input"] == {
         "pipeline_execution": RUN_ID,
         "step": "Review",
         "metrics": [],
@@ -134,7 +137,9 @@ def test_a_loop_without_a_decision_in_time_is_stopped_and_fails(
     assert (document["wait_seconds"], document["review_poll_seconds"]) == (60, 10)
     document.update(wait_seconds=0.3, review_poll_seconds=0.1)
     try:
-        with pytest.raises(RuntimeError, match=r"had no decision after 0.3 seconds; it was stopped"):
+        with pytest.raises(
+            RuntimeError, match=r"had no decision after 0.3 seconds; it was stopped"
+        ):
             run_step("Review", "human_review", json.dumps(document), {}, RUN_ID)
     finally:
         fake.stop()

@@ -10,7 +10,6 @@ import json
 from typing import Any
 
 import pytest
-
 from hypothesis import HealthCheck, given, settings
 
 from mlpipes_constructs.airflow._templates import RUN_TOKEN
@@ -68,7 +67,9 @@ def without_review(pipeline: Pipeline) -> Pipeline:
         return tuple(m for n in names for m in (then.get(n, (n,))) if m not in dropped)
 
     steps = [
-        dataclasses.replace(step, if_steps=spliced(step.if_steps), else_steps=spliced(step.else_steps))
+        dataclasses.replace(
+            step, if_steps=spliced(step.if_steps), else_steps=spliced(step.else_steps)
+        )
         if isinstance(step, ConditionStep)
         else step
         for step in pipeline.steps

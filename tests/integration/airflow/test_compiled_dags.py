@@ -114,7 +114,9 @@ from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 _first_reschedule_date = RuntimeTaskInstance.get_first_reschedule_date
 def _parsed_first_reschedule_date(self, context):
     value = _first_reschedule_date(self, context)
-    return _datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+    if isinstance(value, str):
+        return _datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value
 RuntimeTaskInstance.get_first_reschedule_date = _parsed_first_reschedule_date
 
 with mock_aws():
@@ -225,8 +227,10 @@ def run_reference(
     scenario), of the reviewed reference DAG; with ``topic``, the SNS topic (in moto) the DAG
     publishes failures to."""
     if dag is None:
-        pipeline = reviewed_reference() if review is not None else reference_pipeline(
-            input_data_uri=f"s3://{BUCKET}/data/"
+        pipeline = (
+            reviewed_reference()
+            if review is not None
+            else reference_pipeline(input_data_uri=f"s3://{BUCKET}/data/")
         )
         dag = compiled(pipeline)
     folder = dag.write(tmp_path / "dags" / dag.dag_id)
@@ -304,8 +308,10 @@ def test_every_call_of_the_reference_dag_is_one_its_permissions_grant(
 ) -> None:
     run = run_reference(airflow_with_database, tmp_path, 0.93, review=review)
     assert run.result["state"] == "success", run.stdout[-4000:]
-    pipeline = reviewed_reference() if review else reference_pipeline(
-        input_data_uri=f"s3://{BUCKET}/data/"
+    pipeline = (
+        reviewed_reference()
+        if review
+        else reference_pipeline(input_data_uri=f"s3://{BUCKET}/data/")
     )
     permissions = dag_permissions(compiled(pipeline).definition)
     granted: dict[tuple[str, str], list[str]] = {}

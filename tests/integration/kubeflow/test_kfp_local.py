@@ -214,7 +214,10 @@ def a2i(aws: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureReques
     """The fake A2I runtime playing ``request.param``; the tasks' boto3 reach it through
     ``AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME``, and it writes output.json to moto's S3."""
     fake = FakeA2iRuntime(
-        request.param, s3=boto3.client("s3"), output_bucket=BUCKET, output_prefix=REVIEW_OUTPUT_PREFIX
+        request.param,
+        s3=boto3.client("s3"),
+        output_bucket=BUCKET,
+        output_prefix=REVIEW_OUTPUT_PREFIX,
     )
     monkeypatch.setenv(ENDPOINT_ENV, fake.start())
     yield fake

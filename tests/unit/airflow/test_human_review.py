@@ -77,8 +77,8 @@ def test_without_a_timeout_the_sensor_waits_the_cores_longest() -> None:
 
 
 def _render(template: str, **context: Any) -> str:
-    return jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(template).render(
-        **context
+    return (
+        jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(template).render(**context)
     )
 
 

@@ -45,7 +45,10 @@ def test_the_review_task_gets_the_cores_request_task_input_and_timing(
     assert spec["task_input"]["pipeline_execution"] == "{{run_id}}"
     # Metrics are lookups of the report (typed when filled in), the threshold a parameter.
     assert spec["task_input"]["metrics"][0] == ["accuracy", "{{ref:0}}"]
-    assert spec["task_input"]["metrics"][-1] == ["accuracy threshold", "{{param:AccuracyThreshold}}"]
+    assert spec["task_input"]["metrics"][-1] == [
+        "accuracy threshold",
+        "{{param:AccuracyThreshold}}",
+    ]
     assert spec["lookups"][0]["json"]["path"] == "metrics.accuracy.value"
     assert spec["human_loop_prefix"] == human_loop_prefix("mlpipes-review-c", "Review")
     assert (spec["approve_field"], spec["review_poll_seconds"]) == ("approve", 60)
@@ -144,10 +147,14 @@ def test_the_pod_role_may_run_the_reviews_loops_and_read_their_answers() -> None
         flow_definitions=[flow],
     )
     template = Template.from_stack(stack).to_json()
-    policy = template["Resources"][stack.get_logical_id(construct.role.managed_policy.node.default_child)]
+    policy = template["Resources"][
+        stack.get_logical_id(construct.role.managed_policy.node.default_child)
+    ]
     by_action: dict[str, Any] = {}
     for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
         for action in actions:
             by_action.setdefault(action, []).append(statement["Resource"])
     assert by_action["sagemaker:StartHumanLoop"] == [ARN]

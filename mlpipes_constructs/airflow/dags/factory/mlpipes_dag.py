@@ -142,7 +142,7 @@ def _register_model(config: Mapping[str, Any]) -> str:
 # this file runs without mlpipes installed; the contract tests hold the two to each other.
 
 
-class HumanReviewFailed(Exception):
+class HumanReviewFailedError(Exception):
     """The human loop ended without a decision: it failed, was stopped or expired."""
 
 
@@ -171,7 +171,7 @@ def review_outcome(
     describe: Mapping[str, Any], output: Mapping[str, Any] | None, approve_field: str
 ) -> str:
     """``Approved`` when every reviewer checked ``approve_field``, else ``Rejected``; raises
-    :class:`HumanReviewFailed` for a loop that failed, expired, was stopped or has no answers,
+    :class:`HumanReviewFailedError` for a loop that failed, expired, was stopped or has no answers,
     and ``ValueError`` for a loop that has not ended."""
     status = describe.get("HumanLoopStatus")
     name = describe.get("HumanLoopName", "?")
@@ -179,21 +179,21 @@ def review_outcome(
         raise ValueError(f"human loop {name} has not ended: it is {status}")
     if status == "Failed":
         if describe.get("FailureCode") == "Expired":
-            raise HumanReviewFailed(f"human loop {name} expired before a reviewer answered")
+            raise HumanReviewFailedError(f"human loop {name} expired before a reviewer answered")
         reason = describe.get("FailureReason") or describe.get("FailureCode") or "no reason given"
-        raise HumanReviewFailed(f"human loop {name} failed: {reason}")
+        raise HumanReviewFailedError(f"human loop {name} failed: {reason}")
     if status != "Completed":
-        raise HumanReviewFailed(f"human loop {name} ended {status} without a decision")
+        raise HumanReviewFailedError(f"human loop {name} ended {status} without a decision")
     answers = (output or {}).get("humanAnswers") or []
     if not answers:
-        raise HumanReviewFailed(f"human loop {name} completed without answers")
+        raise HumanReviewFailedError(f"human loop {name} completed without answers")
     approved = all(
         is_checked((answer.get("answerContent") or {}).get(approve_field)) for answer in answers
     )
     return REVIEW_APPROVED if approved else REVIEW_REJECTED
 
 
-class HumanReviewSensor(BaseSensorOperator):
+class HumanReviewSensor(BaseSensorOperator):  # type: ignore[misc]
     """Start a human loop, wait for it to end, and return the reviewers' decision.
 
     Each poke describes the loop (named in ``config``, the rendered StartHumanLoop request)
@@ -237,7 +237,7 @@ class HumanReviewSensor(BaseSensorOperator):
             output = json.loads(text)
         try:
             outcome = review_outcome(described, output, self.approve_field)
-        except HumanReviewFailed as error:
+        except HumanReviewFailedError as error:
             raise self._failure(str(error)) from error
         self.log.info("The reviewers' decision: %s", outcome)
         return PokeReturnValue(is_done=True, xcom_value=outcome)
