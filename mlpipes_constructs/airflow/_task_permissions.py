@@ -7,6 +7,11 @@ resource and describes it while it waits; the training operator reads the job's 
 (``print_log``); the transform operator describes the model it runs; the operators check
 that their S3 inputs exist (``HeadBucket``, ``HeadObject``, ``ListObjectsV2``); the condition
 reads each report with ``GetObject``; a failed run is published to the notification topic.
+A human review task starts its human loops with the flow definition (``StartHumanLoop``),
+describes them and stops them on timeout (``DescribeHumanLoop``, ``StopHumanLoop``, on the
+loops named ``<human loop prefix>-*``), and reads each completed loop's ``output.json`` from
+the flow definition's output location (``GetObject``): those grants come from the flow
+definitions (``grant_human_reviews``), so this module only names the loops' prefixes.
 
 Names: the compiled names are ``<slug>-{{ run token }}``; the fixed part before the first
 template, lowercased as SageMaker writes names in ARNs, followed by ``*`` is the ARN pattern.
@@ -15,9 +20,12 @@ A name that starts with a template (a parameter) is ``*``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from mlpipes_constructs.airflow._templates import JSON_VALUE_MACRO
 
 #: ``(resource type, actions)`` on the resource named by the task's name field, by operator.
 _JOB_ACTIONS: Mapping[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
@@ -117,6 +125,9 @@ class DagPermissions:
         passes_job_role: whether a task passes the job role to SageMaker.
         reads_reports: whether a condition reads a report from S3.
         checks_inputs: whether an operator checks its S3 inputs exist.
+        human_loop_prefixes: the start of the human loop names of each review task, which
+            the flow definitions' grants name the loops by; a review task also reads its
+            loops' output. Default: no review task.
     """
 
     sagemaker: tuple[TaskGrant, ...]
@@ -124,6 +135,7 @@ class DagPermissions:
     passes_job_role: bool
     reads_reports: bool
     checks_inputs: bool
+    human_loop_prefixes: tuple[str, ...] = ()
 
 
 def name_pattern(value: Any) -> str:
@@ -141,6 +153,7 @@ def dag_permissions(definition: Mapping[str, Any]) -> DagPermissions:
     """The permissions the tasks of a compiled DAG definition need."""
     merged: dict[tuple[str, str], set[str]] = {}
     log_streams: set[str] = set()
+    loop_prefixes: set[str] = set()
     passes_role = reads_reports = checks_inputs = False
 
     def grant(resource_type: str, pattern: str, actions: tuple[str, ...]) -> None:
@@ -166,6 +179,10 @@ def dag_permissions(definition: Mapping[str, Any]) -> DagPermissions:
         elif operator == "register_model":
             group = name_pattern(config.get("ModelPackageGroupName"))
             grant("model-package", group if group == "*" else f"{group}/*", MODEL_PACKAGE_ACTIONS)
+        elif operator == "human_review":
+            loop_prefixes.add(str(task["human_loop_prefix"]))
+            # The task input's values: property files read when the request is rendered.
+            reads_reports = reads_reports or f"{JSON_VALUE_MACRO}(" in json.dumps(config)
         elif operator in ("condition", "fail"):
             reads = task.get("condition") if operator == "condition" else task.get("message")
             reads_reports = reads_reports or _reads_json(reads)
@@ -178,6 +195,7 @@ def dag_permissions(definition: Mapping[str, Any]) -> DagPermissions:
         passes_job_role=passes_role,
         reads_reports=reads_reports,
         checks_inputs=checks_inputs,
+        human_loop_prefixes=tuple(sorted(loop_prefixes)),
     )
 
 

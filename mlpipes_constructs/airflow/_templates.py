@@ -28,6 +28,7 @@ from mlpipes_constructs.spec import (
     ParameterRef,
     Pipeline,
     ProcessingStep,
+    ReviewOutcome,
     StepOutput,
     TrainingStep,
     TuningStep,
@@ -37,6 +38,8 @@ from mlpipes_constructs.spec import (
 RUN_TOKEN_LENGTH = 20
 #: The Jinja expression of the run token (a macro the DAG factory defines).
 RUN_TOKEN = "mlpipes_run_token(run_id)"
+#: The DAG factory's macro that reads a property file's value from S3.
+JSON_VALUE_MACRO = "mlpipes_json_value"
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,28 @@ def templated(value: Any) -> Any:
     return value
 
 
+def jinja_literal(value: Any) -> str:
+    """``value`` as one Jinja expression: dicts, lists and constants as literals, a
+    :class:`Template` of one expression as that expression (its value keeps its type), any
+    other :class:`Template` as text."""
+    if isinstance(value, Template):
+        if len(value.parts) == 1 and isinstance(value.parts[0], Expr):
+            return value.parts[0].code
+        return value.expression()
+    if isinstance(value, Mapping):
+        items = ", ".join(f"{str(key)!r}: {jinja_literal(item)}" for key, item in value.items())
+        return "{" + items + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(jinja_literal(item) for item in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, int | float | str):
+        return repr(value)
+    raise TypeError(f"cannot write {value!r} as a Jinja literal")
+
+
 def xcom(task_id: str, *keys: str) -> Expr:
     """The value at ``keys`` of what task ``task_id`` returned."""
     return Expr(f"ti.xcom_pull(task_ids={task_id!r})" + "".join(f"[{key!r}]" for key in keys))
@@ -168,6 +193,9 @@ class AirflowRenderer:
                     parts.append(value.separator)
                 parts.extend(_parts(self.value(item)))
             return Template(tuple(parts))
+        if isinstance(value, ReviewOutcome):
+            # What the review task returned: "Approved" or "Rejected".
+            return Template((xcom(value.step),))
         if isinstance(value, ApprovalStatus):
             return value.value
         if value is None or isinstance(value, str | int | float | bool):
@@ -220,7 +248,8 @@ class AirflowRenderer:
 
     def json_value(self, ref: JsonValue) -> str:
         """The Jinja expression that reads a property file's value from S3."""
-        return f"mlpipes_json_value({self.property_file_uri(ref).expression()}, {ref.json_path!r})"
+        uri = self.property_file_uri(ref).expression()
+        return f"{JSON_VALUE_MACRO}({uri}, {ref.json_path!r})"
 
     def property_file_uri(self, ref: JsonValue) -> Template:
         """The S3 URI of the property file ``ref`` reads."""

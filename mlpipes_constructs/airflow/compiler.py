@@ -29,7 +29,16 @@ Each step kind becomes one task:
 * condition: a ``BranchPythonOperator`` that reads each ``JsonValue`` from its property file in
   S3, evaluates the spec's condition, and follows the taken branch (the other one is skipped,
   with what depends on it);
-* fail: a ``PythonOperator`` that raises ``AirflowFailException`` with the spec's message.
+* fail: a ``PythonOperator`` that raises ``AirflowFailException`` with the spec's message;
+* human_review: a sensor of the DAG factory (the Amazon provider has no A2I operator or
+  trigger), in reschedule mode so it holds no worker slot while people review: its first poke
+  starts the human loop with the compile core's StartHumanLoop request (the loop's name comes
+  from the run id, the task id and the try number, so a retry starts a new loop), each poke
+  describes the loop, every ``poll_interval_seconds``; a completed loop's ``output.json`` is
+  read from S3 and the outcome (``Approved``/``Rejected``, by the compile core's rule) is the
+  task's XCom value, which conditions and other references read; a failed, stopped or expired
+  loop fails the task with A2I's reason, and after ``wait_seconds`` the sensor stops the loop
+  and fails.
 
 Names: each job, model and endpoint configuration is ``<slug>-<run token>``, where the slug is
 ``<job name prefix>-<step>`` (lowercased, shortened with a hash to leave room) and the run
@@ -49,12 +58,20 @@ from typing import Any
 
 from mlpipes_constructs.airflow._templates import (
     AirflowRenderer,
+    Expr,
     Template,
+    jinja_literal,
     step_slugs,
     templated,
 )
 from mlpipes_constructs.compile import CompileError, JobContext, JobPlacement, StepDispatch
 from mlpipes_constructs.compile import requests as sagemaker_requests
+from mlpipes_constructs.compile.human_review import (
+    human_loop_prefix,
+    review_task_input,
+    start_human_loop_request,
+    wait_seconds,
+)
 from mlpipes_constructs.compile.naming import (
     MAX_NAME_LENGTH,
     default_prefix,
@@ -69,6 +86,7 @@ from mlpipes_constructs.spec import (
     CreateModelStep,
     EndpointStep,
     FailStep,
+    HumanReviewStep,
     JsonValue,
     Not,
     Operand,
@@ -78,6 +96,7 @@ from mlpipes_constructs.spec import (
     Pipeline,
     ProcessingStep,
     RegisterModelStep,
+    ReviewOutcome,
     Step,
     TrainingMetric,
     TrainingStep,
@@ -107,7 +126,10 @@ TASK_OPERATIONS = {
     "model": "CreateModel",
     "transform": "CreateTransformJob",
     "register_model": "CreateModelPackage",
+    "human_review": "StartHumanLoop",
 }
+#: The Jinja expression that tells the human loops of one task apart: one per run and try.
+HUMAN_LOOP_UNIQUE = "run_id ~ '/' ~ task.task_id ~ '/' ~ ti.try_number"
 
 
 @dataclass(frozen=True)
@@ -201,6 +223,21 @@ def _fail(step: FailStep, ctx: _Context) -> dict[str, Any]:
     return {"message": _message_parts(step, ctx)}
 
 
+def _human_review(step: HumanReviewStep, ctx: _Context) -> dict[str, Any]:
+    prefix = human_loop_prefix(ctx.name_prefix, step.name)
+    name = Template((Expr(f"mlpipes_human_loop_name({prefix!r}, {HUMAN_LOOP_UNIQUE})"),))
+    task_input = review_task_input(step, ctx.render, Template((Expr("run_id"),)))
+    # One Jinja expression: the task input with its values typed (a metric stays a number).
+    content = Template((Expr(f"mlpipes_json({jinja_literal(task_input)})"),))
+    return {
+        "config": start_human_loop_request(step, ctx.render, name, content),
+        "human_loop_prefix": prefix,
+        "approve_field": step.approve_field,
+        "poll_interval_seconds": step.poll_interval_seconds,
+        "wait_seconds": wait_seconds(step),
+    }
+
+
 _Handler = Any
 #: The handler of every step kind: what the task of a step of that kind holds.
 STEP_DISPATCH: StepDispatch[_Handler] = StepDispatch(
@@ -215,6 +252,7 @@ STEP_DISPATCH: StepDispatch[_Handler] = StepDispatch(
         EndpointStep: ("endpoint", _endpoint),
         ConditionStep: ("condition", _condition),
         FailStep: ("fail", _fail),
+        HumanReviewStep: ("human_review", _human_review),
     },
 )
 
@@ -375,6 +413,9 @@ def _operand(operand: Operand, ctx: _Context, owner: str) -> dict[str, Any]:
                 "path": operand.json_path,
             }
         }
+    if isinstance(operand, ReviewOutcome):
+        # The review task's XCom value, rendered when the condition's task runs.
+        return {"template": ctx.render.value(operand)}
     if isinstance(operand, TrainingMetric):
         raise CompileError(
             "TrainingMetric is not supported by the Airflow compiler; write the metric to a "

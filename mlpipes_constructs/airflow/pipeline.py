@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Unpack
 
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -15,6 +15,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
+from mlpipes_constructs.a2i import IFlowDefinition
 from mlpipes_constructs.airflow._metrics import environment_metric
 from mlpipes_constructs.airflow._task_permissions import (
     DagPermissions,
@@ -24,6 +25,7 @@ from mlpipes_constructs.airflow._task_statements import task_statements
 from mlpipes_constructs.airflow.compiler import DAG_FACTORY, CompiledDag, compile_dag
 from mlpipes_constructs.airflow.environment import MwaaEnvironment
 from mlpipes_constructs.compile import JobPlacement
+from mlpipes_constructs.compile.naming import default_prefix
 from mlpipes_constructs.compliance import acknowledge_wildcards
 from mlpipes_constructs.core._defaults import (
     DEFAULT_ARTIFACT_PREFIX,
@@ -32,6 +34,7 @@ from mlpipes_constructs.core._defaults import (
     job_role_of,
     require_encryption_key,
 )
+from mlpipes_constructs.core._human_review import flow_definition_problems, grant_human_reviews
 from mlpipes_constructs.core._job_code import JobCode
 from mlpipes_constructs.core._schedule import schedule_input_problems, spec_parameter_types
 from mlpipes_constructs.core._wildcards import wildcard_reasons_by_service
@@ -79,6 +82,13 @@ class MwaaPipeline(MlPipelineBase):
 
     A failed DAG run is published to the failure topic by the DAG's failure callback (MWAA
     emits no EventBridge event for DAG runs).
+
+    A human review step is a sensor task that starts an Amazon A2I human loop and waits for
+    the decision (see ``airflow.compiler``); the execution role gets, from each of
+    ``flow_definitions``, StartHumanLoop on the flow definition, DescribeHumanLoop and
+    StopHumanLoop on the loops whose names start with the step's prefix
+    (``<job name prefix>-<step>``, 26 characters at most), and reading the reviewers'
+    answers.
 
     Args:
         environment: the MWAA environment whose DAG folder gets the DAG.
@@ -133,6 +143,7 @@ class MwaaPipeline(MlPipelineBase):
         schedule: str | None = None,
         schedule_input: Mapping[str, Any] | None = None,
         notifications: FailureNotifications | None = None,
+        flow_definitions: Sequence[IFlowDefinition] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         notifications = default_notifications(notifications)
@@ -162,6 +173,8 @@ class MwaaPipeline(MlPipelineBase):
             for problem in schedule_input_problems(spec_parameter_types(pipeline), schedule_input):
                 problems.add(problem)
         notifications_problems(notifications, problems)
+        if isinstance(pipeline, Pipeline):
+            flow_definition_problems(problems, pipeline, flow_definitions)
         problems.raise_if_any()
         assert key is not None
 
@@ -250,6 +263,15 @@ class MwaaPipeline(MlPipelineBase):
         )
         # The tasks must be allowed before the DAG can run.
         self.definition_file.node.add_dependency(self.task_policy)
+        # The review tasks' loops are named after the same job name prefix as the compiler's.
+        self.human_review_grant: iam.Grant | None = grant_human_reviews(
+            environment.execution_role,
+            pipeline,
+            flow_definitions,
+            job_prefix=job_name_prefix or default_prefix(pipeline.name),
+        )
+        if self.human_review_grant is not None:
+            self.human_review_grant.apply_before(self.definition_file)
         acknowledge_wildcards(
             self.task_policy, wildcard_reasons_by_service(self.task_policy, _WILDCARD_REASONS)
         )

@@ -27,7 +27,9 @@ the rule: register_model (``SageMakerRegisterModelVersionOperator`` cannot send 
 CreateModelPackage request: it does not template ``extras``, where this run's model metrics
 URI goes, it calls ``.value`` on ``model_approval``, so a parameter's approval status cannot be
 given, it creates the model package group when missing and always sends its own
-``ModelPackageDescription``); a condition whose else branch is not exactly one fail step; a fail
+``ModelPackageDescription``); human_review (starting and watching an Amazon A2I human loop
+needs custom Python or an A2I operator, and the allow-list has neither); a condition whose
+else branch is not exactly one fail step; a fail
 step outside an else branch; ``JsonValue`` outside a condition or a fail message (reading S3 in a
 template needs a custom macro); ``TrainingMetric``; a schedule that is not a cron expression.
 """
@@ -66,6 +68,7 @@ from mlpipes_constructs.spec import (
     CreateModelStep,
     EndpointStep,
     FailStep,
+    HumanReviewStep,
     JsonValue,
     Not,
     Operand,
@@ -111,6 +114,16 @@ _REGISTER_MODEL_REASON = (
     "run's model metrics URI), cannot take a parameter as the approval status, creates the "
     "model package group when it is missing and always sets its own description"
 )
+_HUMAN_REVIEW_REASON = (
+    "MWAA Serverless runs no custom Python, and none of its allow-listed operators starts or "
+    "watches an Amazon A2I human loop (the Amazon provider has no A2I operator or sensor); "
+    "review the model on another orchestrator, or after the workflow"
+)
+#: The step kinds MWAA Serverless refuses, and why.
+_REFUSED: Mapping[type[Step], str] = {
+    RegisterModelStep: _REGISTER_MODEL_REASON,
+    HumanReviewStep: _HUMAN_REVIEW_REASON,
+}
 
 
 @dataclass(frozen=True)
@@ -333,8 +346,10 @@ def _problems(
                 f"{where}: a fail step compiles for MWAA Serverless only as the else branch of "
                 "a condition step (the gate task fails with its message)"
             )
-        if isinstance(step, RegisterModelStep):
-            problems.append(f"{where}: register_model is not supported: {_REGISTER_MODEL_REASON}")
+        if type(step) in _REFUSED:
+            problems.append(f"{where}: {step.kind} is not supported: {_REFUSED[type(step)]}")
+            # What it reads does not matter: the step does not compile.
+            continue
         for path, ref in references(step):
             if isinstance(ref, TrainingMetric):
                 problems.append(
@@ -351,7 +366,10 @@ def _problems(
 
 
 def _unsupported(step: Step, ctx: _Context) -> dict[str, Any]:
-    raise CompileError(_REGISTER_MODEL_REASON, step=step.name, orchestrator=ORCHESTRATOR)
+    reason = _REFUSED[type(step)]
+    raise CompileError(
+        f"{step.kind} is not supported: {reason}", step=step.name, orchestrator=ORCHESTRATOR
+    )
 
 
 def _skipped(step: Step, ctx: _Context) -> dict[str, Any]:
@@ -368,6 +386,7 @@ SERVERLESS_DISPATCH: StepDispatch[Any] = StepDispatch(
         CreateModelStep: ("model", _named),
         TransformStep: ("transform", _named),
         RegisterModelStep: ("register_model", _unsupported),
+        HumanReviewStep: ("human_review", _unsupported),
         EndpointStep: ("endpoint", _endpoint),
         ConditionStep: ("condition", _skipped),
         FailStep: ("fail", _skipped),

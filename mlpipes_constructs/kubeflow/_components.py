@@ -17,10 +17,19 @@ the job is done:
   exists), and wait until it is ``InService``;
 * condition: evaluate the spec's condition (``and``/``or``/``not`` of comparisons) and return
   ``"true"`` or ``"false"``, on which the pipeline branches with ``dsl.If``/``dsl.Else``;
-* fail: raise with the spec's message, which fails the run.
+* fail: raise with the spec's message, which fails the run;
+* human_review: start the Amazon A2I human loop (StartHumanLoop with the compile core's
+  request; the loop's name comes from the run id, the step and the pod, so a retried task
+  starts a new loop), describe it every ``review_poll_seconds`` until it ends, or stop it and
+  fail after ``wait_seconds``; read a completed loop's ``output.json`` from S3 and return the
+  decision, ``"Approved"`` or ``"Rejected"`` (the compile core's rule, written again here; the
+  contract tests hold the two to each other); a failed, stopped or expired loop fails the task
+  with A2I's reason.
 
-Each task returns the name (or ARN) of what it created.
+Each task returns the name (or ARN) of what it created, or a condition's or review's result.
 """
+
+from typing import Optional
 
 
 def run_step(
@@ -30,6 +39,8 @@ def run_step(
     # kfp maps only the bare ``dict`` annotation to a Struct input, not ``dict[str, Any]``.
     parameters: dict,  # type: ignore[type-arg]
     run_id: str,
+    # kfp reads ``Optional[...]`` (not ``... | None``) as an optional input.
+    outputs: Optional[dict] = None,  # type: ignore[type-arg]  # noqa: UP045
 ) -> str:
     """Run one step of a compiled pipeline (see the module docstring).
 
@@ -39,10 +50,12 @@ def run_step(
         spec: the step's compiled document, as JSON.
         parameters: the values of the pipeline parameters the step uses.
         run_id: the KFP run id, from which the run token is made.
+        outputs: the outputs of earlier tasks the step reads, by step name. Default: none.
     """
     import hashlib
     import json
     import operator
+    import os
     import re
     import time
     from typing import Any
@@ -114,6 +127,20 @@ def run_step(
             return typed(argument)
         if key == "ref" and argument is not None:
             return lookup(int(argument))
+        if key == "output" and argument is not None:
+            if argument not in (outputs or {}):
+                raise RuntimeError(f"step '{step}': no output of step '{argument}' was given")
+            return (outputs or {})[argument]
+        if key == "run_id":
+            return run_id
+        if key == "human_loop_name":
+            # One loop per run, step and attempt (each attempt runs in a pod of its own).
+            attempt = os.environ.get("KFP_POD_UID") or os.environ.get("HOSTNAME", "")
+            unique = f"{run_id}/{step}/{attempt}"
+            digest = hashlib.sha256(unique.encode("utf-8")).hexdigest()
+            return f"{document['human_loop_prefix']}-{digest[:36]}"
+        if key == "task_input":
+            return json.dumps(fill(document["task_input"]))
         raise RuntimeError(f"step '{step}': unknown marker '{{{{{key}}}}}'")
 
     def fill(value: Any) -> Any:
@@ -167,7 +194,71 @@ def run_step(
         print(f"{step}: {left!r} {value['compare']} {right!r} is {result}", flush=True)
         return result
 
+    def is_checked(answer: object) -> bool:
+        if isinstance(answer, dict):
+            return answer.get("on") is True
+        if isinstance(answer, str):
+            return answer.strip().lower() in {"true", "on", "yes"}
+        return answer is True
+
+    def review_outcome(
+        describe: dict[str, Any], output: dict[str, Any] | None, approve_field: str
+    ) -> str:
+        status = describe.get("HumanLoopStatus")
+        name = describe.get("HumanLoopName", "?")
+        if status in ("InProgress", "Stopping"):
+            raise ValueError(f"human loop {name} has not ended: it is {status}")
+        if status == "Failed":
+            if describe.get("FailureCode") == "Expired":
+                raise RuntimeError(f"human loop {name} expired before a reviewer answered")
+            reason = (
+                describe.get("FailureReason") or describe.get("FailureCode") or "no reason given"
+            )
+            raise RuntimeError(f"human loop {name} failed: {reason}")
+        if status != "Completed":
+            raise RuntimeError(f"human loop {name} ended {status} without a decision")
+        answers = (output or {}).get("humanAnswers") or []
+        if not answers:
+            raise RuntimeError(f"human loop {name} completed without answers")
+        approved = all(
+            is_checked((answer.get("answerContent") or {}).get(approve_field)) for answer in answers
+        )
+        return "Approved" if approved else "Rejected"
+
+    def review(request: dict[str, Any]) -> str:
+        a2i = boto3.client("sagemaker-a2i-runtime", region_name=region)
+        name = request["HumanLoopName"]
+        print(f"{step}: started {a2i.start_human_loop(**request)['HumanLoopArn']}", flush=True)
+        started = time.monotonic()
+        while True:
+            described = a2i.describe_human_loop(HumanLoopName=name)
+            status = described["HumanLoopStatus"]
+            print(f"{step}: human loop {name} is {status}", flush=True)
+            if status not in ("InProgress", "Stopping"):
+                break
+            if time.monotonic() - started >= float(document["wait_seconds"]):
+                a2i.stop_human_loop(HumanLoopName=name)
+                raise RuntimeError(
+                    f"step '{step}': human loop {name} had no decision after "
+                    f"{document['wait_seconds']} seconds; it was stopped"
+                )
+            time.sleep(float(document["review_poll_seconds"]))
+        output = None
+        if status == "Completed":
+            uri = described["HumanLoopOutput"]["OutputS3Uri"]
+            bucket, _, key = uri.removeprefix("s3://").partition("/")
+            body = boto3.client("s3", region_name=region).get_object(Bucket=bucket, Key=key)
+            output = json.loads(body["Body"].read())
+        try:
+            outcome = review_outcome(described, output, document["approve_field"])
+        except RuntimeError as error:
+            raise RuntimeError(f"step '{step}': {error}") from error
+        print(f"{step}: the reviewers' decision is {outcome}", flush=True)
+        return outcome
+
     request = fill(document.get("request"))
+    if kind == "human_review":
+        return review(request)
     if kind == "condition":
         return "true" if check(document["condition"]) else "false"
     if kind == "fail":

@@ -11,6 +11,11 @@ it becomes one string with ``{{...}}`` markers, which the step component
   stays an integer);
 * ``{{ref:<n>}}``: lookup ``n`` of the step: a value only SageMaker or S3 knows at run time
   (the model a training or tuning job wrote, a training metric, a property file's value);
+* ``{{output:<step>}}``: what the task of an earlier step returned (a review's outcome), from
+  the task input ``outputs``;
+* ``{{run_id}}``: the KFP run id;
+* ``{{human_loop_name}}``, ``{{task_input}}``: in a human review's request, the loop's name
+  (unique to the run, the step and the pod) and its task input as JSON text;
 * ``{{open}}``: literal ``{{`` in the spec's text.
 
 Names and locations are known from the run token alone (``<slug>-{{run_token}}``,
@@ -35,6 +40,7 @@ from mlpipes_constructs.spec import (
     ParameterRef,
     Pipeline,
     ProcessingStep,
+    ReviewOutcome,
     StepOutput,
     TrainingMetric,
     TrainingStep,
@@ -56,6 +62,9 @@ class Placeholder:
 
 
 RUN_TOKEN = Placeholder("run_token")
+RUN_ID = Placeholder("run_id")
+HUMAN_LOOP_NAME = Placeholder("human_loop_name")
+TASK_INPUT = Placeholder("task_input")
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,7 @@ class KfpRenderer:
         lookups: the lookups of the step being rendered (``{{ref:<n>}}`` is item ``n``); reset
             with :meth:`begin_step`.
         parameters: the parameters the step being rendered uses.
+        outputs: the steps whose task outputs the step being rendered reads.
     """
 
     pipeline: Pipeline
@@ -134,11 +144,13 @@ class KfpRenderer:
     code_locations: Mapping[str, str]
     lookups: list[dict[str, Any]] = field(default_factory=list)
     parameters: set[str] = field(default_factory=set)
+    outputs: set[str] = field(default_factory=set)
 
     def begin_step(self) -> None:
-        """Start rendering another step: no lookups, no parameters yet."""
+        """Start rendering another step: no lookups, parameters or outputs yet."""
         self.lookups = []
         self.parameters = set()
+        self.outputs = set()
 
     def value(self, value: object) -> Any:
         """A constant as it is; a reference or a ``Join`` as a :class:`Template`."""
@@ -172,6 +184,9 @@ class KfpRenderer:
                     parts.append(value.separator)
                 parts.extend(_parts(self.value(item)))
             return Template(tuple(parts))
+        if isinstance(value, ReviewOutcome):
+            self.outputs.add(value.step)
+            return Template((Placeholder(f"output:{value.step}"),))
         if isinstance(value, ApprovalStatus):
             return value.value
         if value is None or isinstance(value, str | int | float | bool):
@@ -231,8 +246,11 @@ class KfpRenderer:
 
 
 __all__ = [
+    "HUMAN_LOOP_NAME",
+    "RUN_ID",
     "RUN_TOKEN",
     "RUN_TOKEN_LENGTH",
+    "TASK_INPUT",
     "KfpRenderer",
     "Placeholder",
     "Template",

@@ -27,8 +27,12 @@ The condition step becomes a task that evaluates the whole spec condition (compa
 ``"false"``; its branches are two ``dsl.If`` groups on that output, ``== "true"`` and ``== "false"``
 (equivalent to ``dsl.If``/``dsl.Else`` for an output that is one or the other; ``kfp.local``
 2.16 runs both branches of a ``dsl.If``/``dsl.Else`` pair). A fail step is a task
-that raises with the spec's message, which fails the run. Parameters are typed pipeline inputs
-with the spec's defaults.
+that raises with the spec's message, which fails the run. A human review is a task that starts
+the human loop with the compile core's StartHumanLoop request, describes it every
+``poll_interval_seconds`` of the step, stops it and fails after ``wait_seconds``, and returns
+the decision (``Approved``/``Rejected``, by the compile core's rule) as its output; a
+condition on the outcome gets that output as its task input ``outputs``. Parameters are typed
+pipeline inputs with the spec's defaults.
 
 Names: each job, model and endpoint configuration is ``<slug>-<run token>``, where the slug is
 ``<job name prefix>-<step>`` (lowercased, shortened with a hash to leave room) and the run
@@ -66,6 +70,12 @@ from mlpipes_constructs.compile import (
     plan,
 )
 from mlpipes_constructs.compile import requests as sagemaker_requests
+from mlpipes_constructs.compile.human_review import (
+    human_loop_prefix,
+    review_task_input,
+    start_human_loop_request,
+    wait_seconds,
+)
 from mlpipes_constructs.compile.naming import (
     MAX_NAME_LENGTH,
     MAX_TUNING_JOB_NAME_LENGTH,
@@ -74,7 +84,15 @@ from mlpipes_constructs.compile.naming import (
     slug,
 )
 from mlpipes_constructs.kubeflow._components import run_step
-from mlpipes_constructs.kubeflow._kfp_renderer import KfpRenderer, step_slug, templated
+from mlpipes_constructs.kubeflow._kfp_renderer import (
+    HUMAN_LOOP_NAME,
+    RUN_ID,
+    TASK_INPUT,
+    KfpRenderer,
+    Template,
+    step_slug,
+    templated,
+)
 from mlpipes_constructs.spec import (
     And,
     Comparison,
@@ -83,6 +101,7 @@ from mlpipes_constructs.spec import (
     CreateModelStep,
     EndpointStep,
     FailStep,
+    HumanReviewStep,
     Not,
     Or,
     ParameterType,
@@ -118,6 +137,7 @@ KIND_OPERATIONS = {
     "create_model": "CreateModel",
     "transform": "CreateTransformJob",
     "register_model": "CreateModelPackage",
+    "human_review": "StartHumanLoop",
 }
 _PIPELINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,127}")
 
@@ -133,6 +153,7 @@ class CompiledTask:
         upstream: the steps it runs after.
         spec: the step document the task's component reads.
         parameters: the pipeline parameters it uses.
+        outputs: the steps whose task outputs it reads (a review's outcome).
     """
 
     step: str
@@ -141,6 +162,7 @@ class CompiledTask:
     upstream: tuple[str, ...]
     spec: Mapping[str, Any]
     parameters: tuple[str, ...]
+    outputs: tuple[str, ...] = ()
 
 
 @dataclass
@@ -266,6 +288,21 @@ def _fail(step: FailStep, ctx: _Context) -> dict[str, Any]:
     return {"message": ctx.render.text(step.error_message)}
 
 
+def _human_review(step: HumanReviewStep, ctx: _Context) -> dict[str, Any]:
+    task_input = review_task_input(step, ctx.render, Template((RUN_ID,)))
+    request = start_human_loop_request(
+        step, ctx.render, Template((HUMAN_LOOP_NAME,)), Template((TASK_INPUT,))
+    )
+    return {
+        "request": request,
+        "task_input": task_input,
+        "human_loop_prefix": human_loop_prefix(ctx.name_prefix, step.name),
+        "approve_field": step.approve_field,
+        "review_poll_seconds": step.poll_interval_seconds,
+        "wait_seconds": wait_seconds(step),
+    }
+
+
 def _condition_json(condition: Condition, ctx: _Context) -> dict[str, Any]:
     if isinstance(condition, Not):
         return {"not": _condition_json(condition.condition, ctx)}
@@ -295,6 +332,7 @@ STEP_DISPATCH: StepDispatch[_Handler] = StepDispatch(
         EndpointStep: _endpoint,
         ConditionStep: _condition,
         FailStep: _fail,
+        HumanReviewStep: _human_review,
     },
 )
 
@@ -408,6 +446,7 @@ def compile_kfp_pipeline(
         render.begin_step()
         body = templated(handler(step, ctx))
         used = tuple(sorted(render.parameters))
+        outputs = tuple(sorted(render.outputs))
         document: dict[str, Any] = {
             "format": STEP_FORMAT,
             "step": step.name,
@@ -430,6 +469,7 @@ def compile_kfp_pipeline(
                 upstream=dependencies[step.name],
                 spec=document,
                 parameters=used,
+                outputs=outputs,
             )
         )
     compiled = CompiledKfpPipeline(
@@ -498,12 +538,15 @@ def _add_task(
     step = compiled.pipeline.step(compiled_task.step)
     component = dsl.component(run_step, base_image=compiled.image, install_kfp_package=False)
     component.component_spec.name = compiled_task.task_name
+    # Only a task that reads another's output gets ``outputs`` (the input is optional).
+    outputs = {name: made[name].output for name in compiled_task.outputs}
     task = component(
         step=step.name,
         kind=step.kind,
         spec=json.dumps(compiled_task.spec, sort_keys=True),
         parameters={name: inputs[name] for name in compiled_task.parameters},
         run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+        **({"outputs": outputs} if outputs else {}),
     )
     task.set_display_name(step.display_name or step.name)
     task.set_caching_options(False)

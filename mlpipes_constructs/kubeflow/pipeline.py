@@ -7,7 +7,7 @@ import gzip
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Unpack, cast
 
@@ -21,13 +21,21 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
+from mlpipes_constructs.a2i import IFlowDefinition
 from mlpipes_constructs.compile import JobPlacement
+from mlpipes_constructs.compile.human_review import human_loop_prefix
+from mlpipes_constructs.compile.naming import default_prefix
 from mlpipes_constructs.compliance import acknowledge_wildcard
 from mlpipes_constructs.core._defaults import (
     DEFAULT_ARTIFACT_PREFIX,
     artifact_folder,
     job_role_of,
     require_encryption_key,
+)
+from mlpipes_constructs.core._human_review import (
+    flow_definition_problems,
+    grant_human_reviews,
+    human_review_steps,
 )
 from mlpipes_constructs.core._job_code import JobCode
 from mlpipes_constructs.core._schedule import schedule_input_problems, spec_parameter_types
@@ -141,7 +149,11 @@ class KubeflowPipeline(MlPipelineBase):
     with ``kfp``, read and write KFP's pipeline root, where the launcher keeps each run's
     artifacts (:meth:`KubeflowPipelines.grant_pipeline_root`). The account is made the way
     :meth:`KubeflowPipelines.add_pipeline_service_account` makes one. Runs started by hand
-    must name this service account (recurring runs do).
+    must name this service account (recurring runs do). A human review step's task starts an
+    Amazon A2I human loop and waits for the decision; the role gets, from each of
+    ``flow_definitions``, StartHumanLoop on the flow definition, DescribeHumanLoop and
+    StopHumanLoop on the loops whose names start with the step's prefix
+    (``<job name prefix>-<step>``, 26 characters at most), and reading the reviewers' answers.
 
     KFP publishes no CloudWatch metrics of its runs, so ``metric`` and the ``metric_*``
     helpers raise ``NotImplementedError``; read run states from KFP's API.
@@ -173,6 +185,9 @@ class KubeflowPipeline(MlPipelineBase):
             for a recurring run. Default: no recurring run.
         schedule_input: parameter values of the recurring runs, checked against the spec's
             parameters. Default: ``{}`` (the defaults).
+        flow_definitions: the A2I flow definitions the spec's human review steps start loops
+            with (each literal flow definition ARN of a step must be one of them). Default:
+            none; required when the pipeline has human review steps.
     """
 
     METRIC_NAMESPACE: ClassVar[str] = "mlpipes/KubeflowPipelines"
@@ -197,6 +212,7 @@ class KubeflowPipeline(MlPipelineBase):
         service_account_name: str | None = None,
         schedule: str | None = None,
         schedule_input: Mapping[str, Any] | None = None,
+        flow_definitions: Sequence[IFlowDefinition] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         problems = Problems(self.node.path)
@@ -244,6 +260,8 @@ class KubeflowPipeline(MlPipelineBase):
         if isinstance(pipeline, Pipeline) and schedule_input:
             for problem in schedule_input_problems(spec_parameter_types(pipeline), schedule_input):
                 problems.add(problem)
+        if isinstance(pipeline, Pipeline):
+            flow_definition_problems(problems, pipeline, flow_definitions)
         problems.raise_if_any()
         assert key is not None and cluster is not None
 
@@ -313,6 +331,7 @@ class KubeflowPipeline(MlPipelineBase):
             eks_v2.CfnPodIdentityAssociation, self.node.find_child("PodRoleAssociation")
         )
         self._grant_run(role, artifact_bucket, folder)
+        self.human_review_grant = self._grant_human_reviews(flow_definitions)
         self.kfp = kfp
         if kfp is not None:
             kfp.grant_pipeline_root(self.role)
@@ -445,6 +464,23 @@ class KubeflowPipeline(MlPipelineBase):
                 },
             },
         ]
+
+    def _grant_human_reviews(self, flow_definitions: Sequence[IFlowDefinition]) -> iam.Grant | None:
+        # The compiler names the loops after its default job name prefix.
+        job_prefix = default_prefix(self.spec.name)
+        grant = grant_human_reviews(self.role, self.spec, flow_definitions, job_prefix=job_prefix)
+        stack = Stack.of(self)
+        for step in human_review_steps(self.spec):
+            prefix = human_loop_prefix(job_prefix, step.name)
+            acknowledge_wildcard(
+                self.role.managed_policy,
+                stack.format_arn(
+                    service="sagemaker", resource="human-loop", resource_name=f"{prefix}*"
+                ),
+                "each task names its human loop '<step prefix>-<hash of the run, step and pod>': "
+                "only the fixed start can be named",
+            )
+        return grant
 
     def _grant_run(self, job_role: iam.IRole, bucket: s3.IBucket, folder: str) -> None:
         stack = Stack.of(self)

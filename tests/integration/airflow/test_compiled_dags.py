@@ -26,9 +26,10 @@ PREFIX = "pipelines/review/"
 ROLE_ARN = "arn:aws:iam::123456789012:role/mlpipes-job"
 
 
-def compiled(pipeline: Pipeline) -> CompiledDag:
+def compiled(pipeline: Pipeline, *, notification_topic_arn: str | None = None) -> CompiledDag:
     return compile_dag(
         pipeline,
+        notification_topic_arn=notification_topic_arn,
         role_arn=ROLE_ARN,
         artifact_bucket_name=BUCKET,
         artifact_prefix=PREFIX,
@@ -106,9 +107,34 @@ from airflow.providers.amazon.aws.hooks import sagemaker as sagemaker_hook
 # moto finishes jobs at once; don't wait between polls.
 sagemaker_hook.time.sleep = lambda seconds: None
 
+# dag.test() in Airflow 3.0.6 hands a rescheduled sensor its first reschedule date as text
+# (apache/airflow#58777; the scheduler's task runner gets a datetime): parse it.
+from datetime import datetime as _datetime
+from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+_first_reschedule_date = RuntimeTaskInstance.get_first_reschedule_date
+def _parsed_first_reschedule_date(self, context):
+    value = _first_reschedule_date(self, context)
+    if isinstance(value, str):
+        return _datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value
+RuntimeTaskInstance.get_first_reschedule_date = _parsed_first_reschedule_date
+
 with mock_aws():
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket={bucket!r})
+    fake_a2i = None
+    if {review!r} is not None:
+        # moto has no A2I: the fake runtime answers at its own endpoint, and writes the
+        # reviewers' answers to the (moto) bucket.
+        import importlib.util, os
+        spec = importlib.util.spec_from_file_location("fake_a2i_runtime", {fake_a2i!r})
+        fake_module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(fake_module)
+        fake_a2i = fake_module.FakeA2iRuntime(
+            {review!r}, s3=s3, output_bucket={bucket!r}, output_prefix={review_output!r},
+            in_progress={in_progress!r},
+        )
+        os.environ[fake_module.ENDPOINT_ENV] = fake_a2i.start()
     bag = DagBag({folder!r}, include_examples=False)
     assert not bag.import_errors, bag.import_errors
     dag = bag.get_dag({dag_id!r})
@@ -124,17 +150,24 @@ with mock_aws():
     s3.put_object(
         Bucket={bucket!r},
         Key={report_key!r}.replace("TOKEN", token),
-        Body=json.dumps({{"metrics": {{"accuracy": {{"value": {accuracy}}}}}}}),
+        Body=json.dumps({{"metrics": {{
+            name: {{"value": {accuracy}}} for name in ("accuracy", "precision", "recall", "f1")
+        }}}}),
     )
     # The model package group exists before runs (the stack creates it).
     boto3.client("sagemaker").create_model_package_group(ModelPackageGroupName={group!r})
+    if {topic!r} is not None:
+        boto3.client("sns").create_topic(Name={topic!r})
     # Every AWS request the DAG's tasks make, for the permission check.
     import botocore.client
     calls = []
     make_api_call = botocore.client.BaseClient._make_api_call
     def record(client, operation, params):
+        if client is s3:
+            # The test's own client (the fake A2I writes the reviewers' answers with it).
+            return make_api_call(client, operation, params)
         calls.append([
-            client.meta.service_model.signing_name,
+            client.meta.service_model.service_name,
             operation,
             {{k: v for k, v in params.items() if isinstance(v, str)}},
         ])
@@ -154,13 +187,52 @@ with mock_aws():
         ],
         "token": token,
         "calls": calls,
+        "xcom": {{
+            ti.task_id: ti.xcom_pull(task_ids=ti.task_id)
+            for ti in dag_run.get_task_instances() if ti.task_id == "Review"
+        }},
+        "loops": {{
+            name: {{"request": loop["request"], "input": loop["input"]}}
+            for name, loop in (fake_a2i.loops.items() if fake_a2i else [])
+        }},
+        "a2i_calls": fake_a2i.calls if fake_a2i else [],
     }})
 """
 
 
-def run_reference(venv: AirflowVenv, tmp_path: Path, accuracy: float) -> Any:
-    pipeline = reference_pipeline(input_data_uri=f"s3://{BUCKET}/data/")
-    dag = compiled(pipeline)
+#: The flow definition of the reviewed reference pipeline, and where A2I writes its output.
+FLOW_DEFINITION_ARN = "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/model-review"
+REVIEW_OUTPUT_PREFIX = "a2i-output/"
+FAKE_A2I = Path(__file__).resolve().parents[2] / "fake_a2i_runtime.py"
+
+
+def reviewed_reference() -> Pipeline:
+    return reference_pipeline(
+        input_data_uri=f"s3://{BUCKET}/data/",
+        human_review_flow_definition_arn=FLOW_DEFINITION_ARN,
+    )
+
+
+def run_reference(
+    venv: AirflowVenv,
+    tmp_path: Path,
+    accuracy: float,
+    *,
+    review: str | None = None,
+    in_progress: int = 0,
+    dag: CompiledDag | None = None,
+    topic: str | None = None,
+) -> Any:
+    """A ``dag.test()`` run of the reference DAG (or ``dag``); with ``review`` (a fake A2I
+    scenario), of the reviewed reference DAG; with ``topic``, the SNS topic (in moto) the DAG
+    publishes failures to."""
+    if dag is None:
+        pipeline = (
+            reviewed_reference()
+            if review is not None
+            else reference_pipeline(input_data_uri=f"s3://{BUCKET}/data/")
+        )
+        dag = compiled(pipeline)
     folder = dag.write(tmp_path / "dags" / dag.dag_id)
     report_key = f"{PREFIX}TOKEN/Evaluate/output/evaluation/evaluation.json"
     started = time.monotonic()
@@ -180,10 +252,16 @@ def run_reference(venv: AirflowVenv, tmp_path: Path, accuracy: float) -> Any:
                 ),
             ],
             accuracy=accuracy,
+            review=review,
+            review_output=REVIEW_OUTPUT_PREFIX,
+            in_progress=in_progress,
+            fake_a2i=str(FAKE_A2I),
+            topic=topic,
         )
     )
     print(
-        f"dag.test() of the reference DAG (accuracy {accuracy}): {time.monotonic() - started:.1f} s"
+        f"dag.test() of the reference DAG (accuracy {accuracy}, review {review}): "
+        f"{time.monotonic() - started:.1f} s"
     )
     return run
 
@@ -224,12 +302,17 @@ _SAGEMAKER_NAMES = {
 }
 
 
+@pytest.mark.parametrize("review", [None, "approved"], ids=["reference", "reviewed"])
 def test_every_call_of_the_reference_dag_is_one_its_permissions_grant(
-    airflow_with_database: AirflowVenv, tmp_path: Path
+    airflow_with_database: AirflowVenv, tmp_path: Path, review: str | None
 ) -> None:
-    run = run_reference(airflow_with_database, tmp_path, 0.93)
+    run = run_reference(airflow_with_database, tmp_path, 0.93, review=review)
     assert run.result["state"] == "success", run.stdout[-4000:]
-    pipeline = reference_pipeline(input_data_uri=f"s3://{BUCKET}/data/")
+    pipeline = (
+        reviewed_reference()
+        if review
+        else reference_pipeline(input_data_uri=f"s3://{BUCKET}/data/")
+    )
     permissions = dag_permissions(compiled(pipeline).definition)
     granted: dict[tuple[str, str], list[str]] = {}
     for grant in permissions.sagemaker:
@@ -244,11 +327,26 @@ def test_every_call_of_the_reference_dag_is_one_its_permissions_grant(
             patterns = granted.get((resource_type, f"sagemaker:{operation}"), [])
             if not any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns):
                 missing.append((operation, name))
+        elif service == "sagemaker-a2i-runtime":
+            # grant_human_reviews: StartHumanLoop on the flow definitions, Describe and Stop on
+            # the loops named after each review task's prefix.
+            assert operation in ("StartHumanLoop", "DescribeHumanLoop", "StopHumanLoop")
+            if operation == "StartHumanLoop":
+                assert params["FlowDefinitionArn"] == FLOW_DEFINITION_ARN
+            prefixes = permissions.human_loop_prefixes
+            if not any(fnmatch.fnmatchcase(params["HumanLoopName"], f"{p}*") for p in prefixes):
+                missing.append((operation, params["HumanLoopName"]))
         elif service == "s3":
             assert _S3_ACTIONS[operation] in {"s3:ListBucket", "s3:GetObject"}
             assert params["Bucket"] == BUCKET
             if "Key" in params or "Prefix" in params:
-                assert (params.get("Key") or params["Prefix"]).startswith(PREFIX), params
+                key = params.get("Key") or params["Prefix"]
+                if key.startswith(REVIEW_OUTPUT_PREFIX):
+                    # The flow definition's output (grant_read_output), by a review task.
+                    assert _S3_ACTIONS[operation] == "s3:GetObject", params
+                    assert permissions.human_loop_prefixes
+                else:
+                    assert key.startswith(PREFIX), params
             assert permissions.reads_reports and permissions.checks_inputs
         elif service == "logs":
             assert operation in ("DescribeLogStreams", "GetLogEvents")
@@ -259,7 +357,15 @@ def test_every_call_of_the_reference_dag_is_one_its_permissions_grant(
         else:
             missing.append((service, operation))
     assert missing == []
-    assert {op for _, op, _ in run.result["calls"]} >= {"CreateProcessingJob", "CreateModelPackage"}
+    operations = {op for _, op, _ in run.result["calls"]}
+    assert operations >= {"CreateProcessingJob", "CreateModelPackage"}
+    if review:
+        assert operations >= {"StartHumanLoop", "DescribeHumanLoop"}
+        assert ("s3", "GetObject") in {
+            (service, op)
+            for service, op, params in run.result["calls"]
+            if params.get("Key", "").startswith(REVIEW_OUTPUT_PREFIX)
+        }
 
 
 def test_the_reference_dag_fails_with_the_specs_message_when_inaccurate(

@@ -25,9 +25,11 @@ from moto.backends import get_backend
 from moto.sagemaker.models import SageMakerModelBackend
 from moto.server import ThreadedMotoServer
 
+from mlpipes_constructs.compile.human_review import human_loop_prefix
 from mlpipes_constructs.kubeflow.compiler import CompiledKfpPipeline, compile_kfp_pipeline
 from mlpipes_constructs.reference import reference_pipeline
 from mlpipes_constructs.spec import local_code_paths
+from tests.fake_a2i_runtime import ENDPOINT_ENV, FakeA2iRuntime
 
 pytestmark = pytest.mark.integration
 
@@ -36,6 +38,8 @@ PREFIX = "pipelines/mlpipes-review-classifier/"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 GROUP = "mlpipes-review-classifier"
+FLOW_DEFINITION_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:flow-definition/model-review"
+REVIEW_OUTPUT_PREFIX = "a2i-output/"
 
 
 _CHANNEL = re.compile(r"inputs\.parameter_values\['(pipelinechannel--[A-Za-z0-9_-]+)'\]")
@@ -81,7 +85,12 @@ def moto_endpoint() -> Iterator[str]:
         for output in (kwargs.get("processing_output_config") or {}).get("Outputs", []):
             bucket, _, key = output["S3Output"]["S3Uri"].removeprefix("s3://").partition("/")
             if output["OutputName"] == "evaluation":
-                report = {"metrics": {"accuracy": {"value": _Jobs.accuracy}}}
+                report = {
+                    "metrics": {
+                        name: {"value": _Jobs.accuracy}
+                        for name in ("accuracy", "precision", "recall", "f1")
+                    }
+                }
                 s3.put_object(bucket, f"{key}/evaluation.json", json.dumps(report).encode())
             else:
                 s3.put_object(bucket, f"{key}/part.csv", b"1,0.5\n")
@@ -117,8 +126,11 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     yield moto_endpoint
 
 
-def _compiled() -> CompiledKfpPipeline:
-    pipeline = reference_pipeline(input_data_uri=f"s3://{BUCKET}/data/")
+def _compiled(*, reviewed: bool = False) -> CompiledKfpPipeline:
+    pipeline = reference_pipeline(
+        input_data_uri=f"s3://{BUCKET}/data/",
+        human_review_flow_definition_arn=FLOW_DEFINITION_ARN if reviewed else None,
+    )
     return compile_kfp_pipeline(
         pipeline,
         role_arn=f"arn:aws:iam::{ACCOUNT}:role/job",
@@ -131,14 +143,14 @@ def _compiled() -> CompiledKfpPipeline:
     )
 
 
-def _run(tmp_path: Path, accuracy: float) -> tuple[Any, float]:
+def _run(tmp_path: Path, accuracy: float, *, reviewed: bool = False) -> tuple[Any, float]:
     _Jobs.accuracy = accuracy
     kfp.local.init(
         runner=kfp.local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root")
     )
     started = time.monotonic()
     try:
-        outcome: Any = _compiled().component()()
+        outcome: Any = _compiled(reviewed=reviewed).component()()
     except RuntimeError as error:
         outcome = error
     elapsed = time.monotonic() - started
@@ -192,3 +204,97 @@ def test_the_reference_pipeline_fails_with_the_specs_message_when_inaccurate(
     assert re.search(r"Task \S*'accuracytoolow'\S* finished with status \S*FAILURE", log)
     assert "RuntimeError: Model accuracy 0.5 is below the threshold 0.7." in log
     assert _transform_jobs() == before
+
+
+# --- Human review ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def a2i(aws: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The fake A2I runtime playing ``request.param``; the tasks' boto3 reach it through
+    ``AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME``, and it writes output.json to moto's S3."""
+    fake = FakeA2iRuntime(
+        request.param,
+        s3=boto3.client("s3"),
+        output_bucket=BUCKET,
+        output_prefix=REVIEW_OUTPUT_PREFIX,
+    )
+    monkeypatch.setenv(ENDPOINT_ENV, fake.start())
+    yield fake
+    fake.stop()
+
+
+def _model_packages() -> int:
+    packages = boto3.client("sagemaker").list_model_packages(ModelPackageGroupName=GROUP)
+    return len(packages["ModelPackageSummaryList"])
+
+
+@pytest.mark.parametrize("a2i", ["approved"], indirect=True)
+def test_an_approved_review_registers_and_uses_the_model(
+    a2i: FakeA2iRuntime, tmp_path: Path
+) -> None:
+    before, packages = _transform_jobs(), _model_packages()
+    outcome, _ = _run(tmp_path, 0.93, reviewed=True)
+    assert not isinstance(outcome, Exception), outcome
+    assert _model_packages() == packages + 1
+    (transform,) = sorted(set(_transform_jobs()) - set(before))
+    token = transform.rsplit("-", 1)[1]
+    (name,) = a2i.loops
+    assert name.startswith(human_loop_prefix("mlpipes-review-c", "Review") + "-")
+    assert [op for op, _ in a2i.calls] == ["StartHumanLoop", "DescribeHumanLoop"]
+    loop = a2i.loops[name]
+    assert loop["request"]["FlowDefinitionArn"] == FLOW_DEFINITION_ARN
+    task_input = loop["input"]
+    assert task_input["metrics"] == [
+        ["accuracy", 0.93],
+        ["precision", 0.93],
+        ["recall", 0.93],
+        ["f1", 0.93],
+        ["accuracy threshold", 0.7],
+    ]
+    assert task_input["report_uri"] == (
+        f"s3://{BUCKET}/{PREFIX}{token}/Evaluate/output/evaluation/evaluation.json"
+    )
+    trained = boto3.client("sagemaker").describe_training_job(
+        TrainingJobName=f"mlpipes-review-c-train-{token}"
+    )
+    assert task_input["model_artifacts"] == trained["ModelArtifacts"]["S3ModelArtifacts"]
+    assert task_input["step"] == "Review" and task_input["pipeline_execution"]
+
+
+@pytest.mark.parametrize("a2i", ["rejected"], indirect=True)
+def test_a_rejected_review_fails_the_run_at_review_rejected(
+    a2i: FakeA2iRuntime, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    before, packages = _transform_jobs(), _model_packages()
+    outcome, _ = _run(tmp_path, 0.93, reviewed=True)
+    assert isinstance(outcome, RuntimeError)
+    log = "".join(capfd.readouterr())
+    assert re.search(r"Task \S*'review'\S* finished with status \S*SUCCESS", log)
+    assert re.search(r"Task \S*'reviewrejected'\S* finished with status \S*FAILURE", log)
+    assert "RuntimeError: The reviewers rejected the model." in log
+    assert _transform_jobs() == before
+    assert _model_packages() == packages
+
+
+@pytest.mark.parametrize(
+    ("a2i", "reason"),
+    [
+        ("stopped", "ended Stopped without a decision"),
+        ("expired", "expired before a reviewer answered"),
+    ],
+    indirect=["a2i"],
+)
+def test_a_loop_without_a_decision_fails_the_run_with_its_reason(
+    a2i: FakeA2iRuntime, reason: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    before, packages = _transform_jobs(), _model_packages()
+    outcome, _ = _run(tmp_path, 0.93, reviewed=True)
+    assert isinstance(outcome, RuntimeError)
+    log = "".join(capfd.readouterr())
+    (name,) = a2i.loops
+    assert re.search(r"Task \S*'review'\S* finished with status \S*FAILURE", log)
+    assert f"RuntimeError: step 'Review': human loop {name} {reason}" in log
+    assert "'reviewrejected'" not in log
+    assert _transform_jobs() == before
+    assert _model_packages() == packages

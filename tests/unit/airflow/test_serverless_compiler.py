@@ -36,6 +36,7 @@ from mlpipes_constructs.spec import (
 from mlpipes_constructs.spec.graph import step_dependencies
 from mlpipes_constructs.stacks.mwaa_serverless_stack import without_registration
 from tests.contract.pipelines import every_step_kind
+from tests.contract.test_serverless import compilable
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/job"
 GATE_ARN = "arn:aws:lambda:us-east-1:123456789012:function:gate"
@@ -43,7 +44,7 @@ TOKEN_TEMPLATE = "{{ " + SERVERLESS_RUN_TOKEN + " }}"
 
 
 REFERENCE = without_registration(reference_pipeline(input_data_uri="s3://artifacts/data/"))
-EVERY_KIND = without_registration(every_step_kind())
+EVERY_KIND = compilable(every_step_kind())
 
 
 def compiled(pipeline: Pipeline, **options: Any) -> CompiledWorkflow:

@@ -9,7 +9,10 @@ step of the spec (its task id is the step's name):
 * a model registration calls CreateModelPackage with the step's request;
 * a condition reads its values (property files in S3, params), evaluates the spec's condition
   and follows the branch it takes; the other branch is skipped;
-* a fail step fails the run with the spec's message.
+* a fail step fails the run with the spec's message;
+* a human review starts an Amazon A2I human loop and waits for the reviewers' decision
+  (:class:`HumanReviewSensor`); the decision (``Approved`` or ``Rejected``) is the task's
+  XCom value.
 
 It needs only Airflow and the Amazon provider.
 """
@@ -25,13 +28,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from airflow.exceptions import AirflowFailException
+from airflow.exceptions import AirflowFailException, AirflowSensorTimeout
+from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 from airflow.providers.amazon.aws.hooks.sns import SnsHook
 from airflow.providers.amazon.aws.operators import sagemaker as sagemaker_operators
 from airflow.providers.standard.operators.python import BranchPythonOperator, PythonOperator
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG, BaseSensorOperator, Param, PokeReturnValue
 
 DEFINITION_FORMAT = "mlpipes-dag/1"
 RUN_TOKEN_LENGTH = 20
@@ -56,6 +60,11 @@ _SAGEMAKER_OPERATORS = {
     "endpoint": sagemaker_operators.SageMakerEndpointOperator,
 }
 _WAITING_OPERATORS = {"processing", "training", "tuning", "transform", "endpoint"}
+#: The human loop name: ``<prefix>-`` and the first 36 hex digits of a SHA-256.
+HUMAN_LOOP_UNIQUE_LENGTH = 36
+HUMAN_LOOP_IN_PROGRESS = frozenset({"InProgress", "Stopping"})
+REVIEW_APPROVED = "Approved"
+REVIEW_REJECTED = "Rejected"
 
 
 def mlpipes_run_token(run_id: str) -> str:
@@ -128,6 +137,129 @@ def _register_model(config: Mapping[str, Any]) -> str:
     return str(response["ModelPackageArn"])
 
 
+# --- Human review ----------------------------------------------------------------------------
+# The decision rule is mlpipes_constructs.compile.human_review's, written again here because
+# this file runs without mlpipes installed; the contract tests hold the two to each other.
+
+
+class HumanReviewFailedError(Exception):
+    """The human loop ended without a decision: it failed, was stopped or expired."""
+
+
+def mlpipes_human_loop_name(prefix: str, unique: str) -> str:
+    """``<prefix>-<first 36 hex digits of sha256(unique)>``: one name per run and try."""
+    digest = hashlib.sha256(unique.encode("utf-8")).hexdigest()
+    return f"{prefix}-{digest[:HUMAN_LOOP_UNIQUE_LENGTH]}"
+
+
+def mlpipes_json(value: Any) -> str:
+    """``value`` as JSON text (the human loop's input content)."""
+    return json.dumps(value)
+
+
+def is_checked(answer: object) -> bool:
+    """Whether a form field's answer means yes: ``true``, ``{"on": true}``, or the text
+    ``true``/``on``/``yes``."""
+    if isinstance(answer, Mapping):
+        return answer.get("on") is True
+    if isinstance(answer, str):
+        return answer.strip().lower() in {"true", "on", "yes"}
+    return answer is True
+
+
+def review_outcome(
+    describe: Mapping[str, Any], output: Mapping[str, Any] | None, approve_field: str
+) -> str:
+    """``Approved`` when every reviewer checked ``approve_field``, else ``Rejected``; raises
+    :class:`HumanReviewFailedError` for a loop that failed, expired, was stopped or has no answers,
+    and ``ValueError`` for a loop that has not ended."""
+    status = describe.get("HumanLoopStatus")
+    name = describe.get("HumanLoopName", "?")
+    if status in HUMAN_LOOP_IN_PROGRESS:
+        raise ValueError(f"human loop {name} has not ended: it is {status}")
+    if status == "Failed":
+        if describe.get("FailureCode") == "Expired":
+            raise HumanReviewFailedError(f"human loop {name} expired before a reviewer answered")
+        reason = describe.get("FailureReason") or describe.get("FailureCode") or "no reason given"
+        raise HumanReviewFailedError(f"human loop {name} failed: {reason}")
+    if status != "Completed":
+        raise HumanReviewFailedError(f"human loop {name} ended {status} without a decision")
+    answers = (output or {}).get("humanAnswers") or []
+    if not answers:
+        raise HumanReviewFailedError(f"human loop {name} completed without answers")
+    approved = all(
+        is_checked((answer.get("answerContent") or {}).get(approve_field)) for answer in answers
+    )
+    return REVIEW_APPROVED if approved else REVIEW_REJECTED
+
+
+class HumanReviewSensor(BaseSensorOperator):  # type: ignore[misc]
+    """Start a human loop, wait for it to end, and return the reviewers' decision.
+
+    Each poke describes the loop (named in ``config``, the rendered StartHumanLoop request)
+    and starts it when A2I does not know it yet, so the first poke starts it and a rescheduled
+    poke finds it; a retry is a new try number, hence a new loop. Between pokes the task is
+    rescheduled and holds no worker slot. A completed loop's ``output.json`` is read from S3
+    and its decision returned (pushed to XCom); a failed, stopped or expired loop fails the
+    task. After ``timeout`` seconds the loop is stopped and the task fails.
+    """
+
+    template_fields = ("config",)
+
+    def __init__(self, *, config: Mapping[str, Any], approve_field: str, **kwargs: Any) -> None:
+        super().__init__(mode="reschedule", **kwargs)
+        self.config = config
+        self.approve_field = approve_field
+
+    def _a2i(self) -> Any:
+        return AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="sagemaker-a2i-runtime").conn
+
+    def poke(self, context: Any) -> bool | PokeReturnValue:
+        a2i = self._a2i()
+        name = self.config["HumanLoopName"]
+        try:
+            described = a2i.describe_human_loop(HumanLoopName=name)
+        except a2i.exceptions.ResourceNotFoundException:
+            arn = a2i.start_human_loop(**self.config)["HumanLoopArn"]
+            self.log.info("Started the human loop %s", arn)
+            described = a2i.describe_human_loop(HumanLoopName=name)
+        status = described["HumanLoopStatus"]
+        self.log.info("The human loop %s is %s", name, status)
+        if status in HUMAN_LOOP_IN_PROGRESS:
+            return False
+        output = None
+        if status == "Completed":
+            uri = described["HumanLoopOutput"]["OutputS3Uri"]
+            match = _S3_URI.fullmatch(uri)
+            if match is None:
+                raise AirflowFailException(f"human loop {name}: output '{uri}' is not s3://")
+            text = S3Hook(aws_conn_id=AWS_CONN_ID).read_key(match.group(2), match.group(1))
+            output = json.loads(text)
+        try:
+            outcome = review_outcome(described, output, self.approve_field)
+        except HumanReviewFailedError as error:
+            raise self._failure(str(error)) from error
+        self.log.info("The reviewers' decision: %s", outcome)
+        return PokeReturnValue(is_done=True, xcom_value=outcome)
+
+    def execute(self, context: Any) -> Any:
+        try:
+            return super().execute(context)
+        except AirflowSensorTimeout as error:
+            name = self.config["HumanLoopName"]
+            self._a2i().stop_human_loop(HumanLoopName=name)
+            raise self._failure(
+                f"human loop {name} had no decision after {self.timeout:.0f} seconds; "
+                "it was stopped"
+            ) from error
+
+    def _failure(self, reason: str) -> AirflowFailException:
+        # Failed for good: a retry would start another loop and ask the reviewers again.
+        message = f"step '{self.task_id}': {reason}"
+        self.log.error("%s", message)
+        return AirflowFailException(message)
+
+
 def _task(spec: Mapping[str, Any]) -> Any:
     kind = spec["operator"]
     common = {"task_id": spec["task_id"], "doc_md": spec["doc_md"]}
@@ -148,6 +280,14 @@ def _task(spec: Mapping[str, Any]) -> Any:
                 "if_follow": spec["if_follow"],
                 "else_follow": spec["else_follow"],
             },
+            **common,
+        )
+    if kind == "human_review":
+        return HumanReviewSensor(
+            config=spec["config"],
+            approve_field=spec["approve_field"],
+            poke_interval=spec["poll_interval_seconds"],
+            timeout=spec["wait_seconds"],
             **common,
         )
     if kind == "fail":
@@ -199,6 +339,8 @@ def build_dag(definition: Mapping[str, Any]) -> DAG:
         user_defined_macros={
             "mlpipes_run_token": mlpipes_run_token,
             "mlpipes_json_value": mlpipes_json_value,
+            "mlpipes_human_loop_name": mlpipes_human_loop_name,
+            "mlpipes_json": mlpipes_json,
         },
         render_template_as_native_obj=False,
         on_failure_callback=(
