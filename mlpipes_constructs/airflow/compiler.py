@@ -78,6 +78,7 @@ from mlpipes_constructs.compile.naming import (
     is_sagemaker_name,
     slug,
 )
+from mlpipes_constructs.compile.tracking import Tracking, tracking_environment
 from mlpipes_constructs.spec import (
     And,
     Comparison,
@@ -271,6 +272,7 @@ def compile_dag(
     schedule: str | None = None,
     parameter_defaults: Mapping[str, Any] | None = None,
     notification_topic_arn: str | None = None,
+    tracking: Tracking | None = None,
 ) -> CompiledDag:
     """Compile ``pipeline`` to the definition the DAG factory builds a DAG from.
 
@@ -294,6 +296,8 @@ def compile_dag(
             runs take the params' defaults). Default: the spec's defaults.
         notification_topic_arn: an SNS topic a failed DAG run is published to (by the DAG's
             failure callback, as the environment's execution role). Default: no notification.
+        tracking: the MLflow server every processing and training job logs to, with the
+            run's id as its MLflow run's execution id. Default: no tracking.
 
     Raises:
         CompileError: bad arguments, or steps the compiler cannot express, each named with its
@@ -335,7 +339,17 @@ def compile_dag(
     )
     ctx = _Context(
         pipeline=pipeline,
-        job=JobContext(role_arn=role_arn, kms_key_id=kms_key_id, placement=placement),
+        job=JobContext(
+            role_arn=role_arn,
+            kms_key_id=kms_key_id,
+            placement=placement,
+            environment=tracking_environment(
+                tracking,
+                pipeline_name=pipeline.name,
+                orchestrator=ORCHESTRATOR,
+                execution_id=Template((Expr("run_id"),)),
+            ),
+        ),
         render=render,
         name_prefix=prefix,
     )

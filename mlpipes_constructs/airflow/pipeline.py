@@ -34,7 +34,11 @@ from mlpipes_constructs.core._defaults import (
     job_role_of,
     require_encryption_key,
 )
-from mlpipes_constructs.core._human_review import flow_definition_problems, grant_human_reviews
+from mlpipes_constructs.core._human_review import (
+    acknowledge_human_review_wildcards,
+    flow_definition_problems,
+    grant_human_reviews,
+)
 from mlpipes_constructs.core._job_code import JobCode
 from mlpipes_constructs.core._schedule import schedule_input_problems, spec_parameter_types
 from mlpipes_constructs.core._wildcards import wildcard_reasons_by_service
@@ -42,6 +46,7 @@ from mlpipes_constructs.core.metrics import MetricOptions
 from mlpipes_constructs.core.notifications import FailureNotifications, notifications_problems
 from mlpipes_constructs.core.pipeline_base import MlPipelineBase
 from mlpipes_constructs.core.placement import JobPlacementOptions, resolve_placement
+from mlpipes_constructs.core.tracking import MlflowTracking
 from mlpipes_constructs.foundation import SageMakerJobRole
 from mlpipes_constructs.spec import Pipeline
 
@@ -115,6 +120,11 @@ class MwaaPipeline(MlPipelineBase):
             the execution role (a given topic's policy must not refuse it; its key, if any,
             must let the role use it). Default: ``FailureNotifications()``: a new topic
             encrypted with ``encryption_key``, TLS only.
+        flow_definitions: the A2I flow definitions the spec's human review steps start
+            loops with. Default: none; required when the pipeline has human review steps.
+        tracking: the MLflow server the spec's jobs log to, with the DAG run id as their run's
+            execution id; the job role may read its credentials secret and the jobs' security
+            groups may reach it. Default: no tracking.
     """
 
     METRIC_NAMESPACE: ClassVar[str] = "AmazonMWAA"
@@ -144,6 +154,7 @@ class MwaaPipeline(MlPipelineBase):
         schedule_input: Mapping[str, Any] | None = None,
         notifications: FailureNotifications | None = None,
         flow_definitions: Sequence[IFlowDefinition] = (),
+        tracking: MlflowTracking | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         notifications = default_notifications(notifications)
@@ -205,6 +216,8 @@ class MwaaPipeline(MlPipelineBase):
             )
             self.security_groups = list(resolved.security_groups)
             network = resolved.placement
+        if tracking is not None:
+            tracking.grant_jobs(role, self.security_groups)
 
         # The DAG's failure callback publishes as the execution role; no EventBridge rule or
         # service principal is involved, so the topic needs no statement for one.
@@ -233,6 +246,7 @@ class MwaaPipeline(MlPipelineBase):
             notification_topic_arn=(
                 self.notification_topic.topic_arn if self.notification_topic else None
             ),
+            tracking=tracking.compile_options() if tracking is not None else None,
         )
         self.permissions: DagPermissions = dag_permissions(self.compiled.definition)
         self.task_policy = iam.ManagedPolicy(
@@ -272,6 +286,7 @@ class MwaaPipeline(MlPipelineBase):
         )
         if self.human_review_grant is not None:
             self.human_review_grant.apply_before(self.definition_file)
+        acknowledge_human_review_wildcards(environment.execution_policy, self.human_review_grant)
         acknowledge_wildcards(
             self.task_policy, wildcard_reasons_by_service(self.task_policy, _WILDCARD_REASONS)
         )

@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import aws_iam as iam
+from constructs import IConstruct
 
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
 from mlpipes_constructs.a2i import IFlowDefinition
 from mlpipes_constructs.compile.human_review import human_loop_prefix
+from mlpipes_constructs.compliance import acknowledge_wildcard
 from mlpipes_constructs.spec import HumanReviewStep, ParameterRef, Pipeline
 
 #: The prop every pipeline construct names the flow definitions with.
@@ -85,3 +87,27 @@ def grant_human_reviews(
         for definition in flow_definitions:
             grant = grant.combine(definition.grant_read_output(grantee))
     return grant
+
+
+#: Why each wildcard of the review grants is needed, and what bounds it.
+_LOOP_REASON = (
+    "a review names each human loop '<step prefix>-<part unique to the execution>': only the "
+    "step's fixed prefix can be named, and the loops of other steps and pipelines stay out"
+)
+_ANSWERS_REASON = (
+    "A2I writes each loop's answers under the flow definition's output prefix, in folders "
+    "named by date and loop; reading is limited to that prefix"
+)
+
+
+def acknowledge_human_review_wildcards(policy: IConstruct, grant: iam.Grant | None) -> None:
+    """Acknowledge, on ``policy``, the wildcards of :func:`grant_human_reviews`'s ``grant``:
+    the human loops of each step's prefix and the answers under each output prefix."""
+    if grant is None:
+        return
+    for statement in grant.principal_statements:
+        for resource in statement.resources:
+            if "*" not in resource:
+                continue
+            reason = _LOOP_REASON if ":human-loop/" in resource else _ANSWERS_REASON
+            acknowledge_wildcard(policy, resource, reason)

@@ -83,6 +83,7 @@ from mlpipes_constructs.compile.naming import (
     is_sagemaker_name,
     slug,
 )
+from mlpipes_constructs.compile.tracking import Tracking, tracking_environment
 from mlpipes_constructs.kubeflow._components import run_step
 from mlpipes_constructs.kubeflow._kfp_renderer import (
     HUMAN_LOOP_NAME,
@@ -357,6 +358,7 @@ def compile_kfp_pipeline(
     job_name_prefix: str | None = None,
     pipeline_name: str | None = None,
     poll_interval_seconds: int = DEFAULT_POLL_INTERVAL_SECONDS,
+    tracking: Tracking | None = None,
 ) -> CompiledKfpPipeline:
     """Compile ``pipeline`` to a KFP pipeline whose tasks run its SageMaker jobs.
 
@@ -379,6 +381,8 @@ def compile_kfp_pipeline(
             spec's name, lowercased, other characters as hyphens.
         poll_interval_seconds: how often a task describes its job while it waits (0 to
             3600). Default: 30.
+        tracking: the MLflow server every processing and training job logs to, with the
+            KFP run id as its MLflow run's execution id. Default: no tracking.
 
     Raises:
         CompileError: bad arguments, or steps the compiler cannot express, each named with its
@@ -433,7 +437,17 @@ def compile_kfp_pipeline(
     )
     ctx = _Context(
         pipeline=pipeline,
-        job=JobContext(role_arn=role_arn, kms_key_id=kms_key_id, placement=placement),
+        job=JobContext(
+            role_arn=role_arn,
+            kms_key_id=kms_key_id,
+            placement=placement,
+            environment=tracking_environment(
+                tracking,
+                pipeline_name=pipeline.name,
+                orchestrator=ORCHESTRATOR,
+                execution_id=Template((RUN_ID,)),
+            ),
+        ),
         render=render,
         name_prefix=prefix,
     )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Unpack, cast
 
 from aws_cdk import Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_eks_v2 as eks_v2
 from aws_cdk import aws_iam as iam
@@ -23,7 +24,6 @@ from constructs import Construct
 from mlpipes_constructs._internal.validation import Problems, is_unresolved
 from mlpipes_constructs.a2i import IFlowDefinition
 from mlpipes_constructs.compile import JobPlacement
-from mlpipes_constructs.compile.human_review import human_loop_prefix
 from mlpipes_constructs.compile.naming import default_prefix
 from mlpipes_constructs.compliance import acknowledge_wildcard
 from mlpipes_constructs.core._defaults import (
@@ -33,15 +33,16 @@ from mlpipes_constructs.core._defaults import (
     require_encryption_key,
 )
 from mlpipes_constructs.core._human_review import (
+    acknowledge_human_review_wildcards,
     flow_definition_problems,
     grant_human_reviews,
-    human_review_steps,
 )
 from mlpipes_constructs.core._job_code import JobCode
 from mlpipes_constructs.core._schedule import schedule_input_problems, spec_parameter_types
 from mlpipes_constructs.core.metrics import MetricOptions
 from mlpipes_constructs.core.pipeline_base import MlPipelineBase
 from mlpipes_constructs.core.placement import JobPlacementOptions, resolve_placement
+from mlpipes_constructs.core.tracking import MlflowTracking
 from mlpipes_constructs.foundation import SageMakerJobRole
 from mlpipes_constructs.kubeflow._pod_identity import pipeline_service_account
 from mlpipes_constructs.kubeflow._registration import SCRIPT as REGISTRATION_SCRIPT
@@ -188,6 +189,9 @@ class KubeflowPipeline(MlPipelineBase):
         flow_definitions: the A2I flow definitions the spec's human review steps start loops
             with (each literal flow definition ARN of a step must be one of them). Default:
             none; required when the pipeline has human review steps.
+        tracking: the MLflow server the spec's jobs log to, with the KFP run id as their run's
+            execution id; the job role may read its credentials secret and the jobs' security
+            groups may reach it. Default: no tracking.
     """
 
     METRIC_NAMESPACE: ClassVar[str] = "mlpipes/KubeflowPipelines"
@@ -213,6 +217,7 @@ class KubeflowPipeline(MlPipelineBase):
         schedule: str | None = None,
         schedule_input: Mapping[str, Any] | None = None,
         flow_definitions: Sequence[IFlowDefinition] = (),
+        tracking: MlflowTracking | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         problems = Problems(self.node.path)
@@ -284,10 +289,15 @@ class KubeflowPipeline(MlPipelineBase):
         )
         self.code_assets = code.assets
         network: JobPlacement | None = None
+        self.security_groups: list[ec2.ISecurityGroup] = []
         if placement is not None:
-            network = resolve_placement(
+            resolved = resolve_placement(
                 self, placement, description="Jobs of an mlpipes KFP pipeline"
-            ).placement
+            )
+            self.security_groups = list(resolved.security_groups)
+            network = resolved.placement
+        if tracking is not None:
+            tracking.grant_jobs(role, self.security_groups)
         self.image_asset: ecr_assets.DockerImageAsset | None = None
         if component_image is None:
             self.image_asset = ecr_assets.DockerImageAsset(
@@ -308,6 +318,7 @@ class KubeflowPipeline(MlPipelineBase):
             region=stack.region,
             kms_key_id=key.key_arn,
             placement=network,
+            tracking=tracking.compile_options() if tracking is not None else None,
         )
         # The version's name hashes the IR and the image, with the tokens they hold resolved
         # (token strings differ between syntheses; what they resolve to does not).
@@ -469,17 +480,7 @@ class KubeflowPipeline(MlPipelineBase):
         # The compiler names the loops after its default job name prefix.
         job_prefix = default_prefix(self.spec.name)
         grant = grant_human_reviews(self.role, self.spec, flow_definitions, job_prefix=job_prefix)
-        stack = Stack.of(self)
-        for step in human_review_steps(self.spec):
-            prefix = human_loop_prefix(job_prefix, step.name)
-            acknowledge_wildcard(
-                self.role.managed_policy,
-                stack.format_arn(
-                    service="sagemaker", resource="human-loop", resource_name=f"{prefix}*"
-                ),
-                "each task names its human loop '<step prefix>-<hash of the run, step and pod>': "
-                "only the fixed start can be named",
-            )
+        acknowledge_human_review_wildcards(self.role.managed_policy, grant)
         return grant
 
     def _grant_run(self, job_role: iam.IRole, bucket: s3.IBucket, folder: str) -> None:

@@ -84,12 +84,15 @@ class KubeflowStack(MlpipesStack):
                 self.region,
                 input_data_uri=f"s3://{bucket.bucket_name}/{INPUT_DATA_PREFIX}",
                 model_package_group_name=MODEL_PACKAGE_GROUP,
+                human_review_flow_definition_arn=integrations.flow_definition_arn,
             ),
             job_role=self.job_role,
             artifact_bucket=bucket,
             encryption_key=foundation.encryption_key,
             placement=jobs.placement,
             service_account_name=PIPELINE_SERVICE_ACCOUNT,
+            flow_definitions=integrations.flow_definitions,
+            tracking=integrations.tracking,
         )
         self.pipeline_role = self.pipeline.role
         CfnOutput(self, "ClusterName", value=self.cluster.cluster_name)

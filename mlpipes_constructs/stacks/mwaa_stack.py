@@ -100,11 +100,14 @@ class MwaaStack(MlpipesStack):
                 self.region,
                 input_data_uri=f"s3://{bucket.bucket_name}/{INPUT_DATA_PREFIX}",
                 model_package_group_name=MODEL_PACKAGE_GROUP,
+                human_review_flow_definition_arn=integrations.flow_definition_arn,
             ),
             job_role=self.job_role,
             artifact_bucket=bucket,
             encryption_key=foundation.encryption_key,
             placement=jobs.placement,
+            flow_definitions=integrations.flow_definitions,
+            tracking=integrations.tracking,
         )
         self.pipeline.node.add_dependency(self.model_package_group)
         CfnOutput(self, "DagId", value=self.pipeline.dag_id)

@@ -21,9 +21,9 @@ from mlpipes_constructs.spec import HumanReviewStep, Pipeline, local_code_paths
 from mlpipes_constructs.stepfunctions import compile_state_machine
 from mlpipes_constructs.stepfunctions._review_states import (
     A2I_RETRY_ERRORS,
+    MAX_POLLS,
     WHITESPACE,
     YES_WORDS,
-    MAX_POLLS,
     max_polls,
     spellings,
 )
