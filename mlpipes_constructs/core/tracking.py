@@ -65,10 +65,11 @@ class MlflowTracking:
                 "MlflowServer.from_tracking_server a port"
             )
         for group in security_groups:
-            # allow_to from the job's group creates the server's ingress rule in the job
-            # group's stack, which depends on the server's stack, not the other way round.
-            if port is not None:
-                group.connections.allow_to(
-                    self.server.connections, port, "MLflow tracking from jobs"
-                )
+            assert port is not None
+            for server_group in self.server.connections.security_groups:
+                # A remote rule of a group in another stack is created in the peer's (the
+                # job group's) stack, which depends on the server's, not the other way round.
+                server_group.add_ingress_rule(group, port, "MLflow tracking from jobs", True)
+                if not group.allow_all_outbound:
+                    group.add_egress_rule(server_group, port, "MLflow tracking", True)
         return self.server.grant_read_credentials(job_role)

@@ -325,6 +325,12 @@ _NAMED: dict[str, tuple[str, str, str]] = {
         "arn:aws:iam::123456789012:instance-profile{path}{name}",
     ),
     "AWS::SNS::Topic": ("TopicName", _arn("sns", "{name}"), _arn("sns", "{name}")),
+    # Ref is the queue URL; QueueName and Arn are modelled below and here.
+    "AWS::SQS::Queue": (
+        "QueueName",
+        "https://sqs.us-east-1.amazonaws.com/123456789012/{name}",
+        _arn("sqs", "{name}"),
+    ),
     "AWS::StepFunctions::StateMachine": (
         "StateMachineName",
         _arn("states", "stateMachine:{name}"),
@@ -477,6 +483,8 @@ def _attribute(
         return str(ref).split(":", 5)[5].removeprefix("targetgroup/")
     if resource_type == "AWS::SNS::Topic" and attribute == "TopicName":
         return str(ref).rsplit(":", 1)[1]
+    if resource_type == "AWS::SQS::Queue" and attribute == "QueueName":
+        return str(ref).rsplit("/", 1)[1]
     if resource_type == "AWS::StepFunctions::StateMachine" and attribute == "Name":
         return str(ref).rsplit(":", 1)[1]
     if resource_type == "Custom::MlpipesS3Deployment" and attribute == "VersionId":

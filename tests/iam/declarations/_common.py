@@ -575,6 +575,10 @@ def sdk_task_calls(api: str, arguments: dict[str, Any], job_role_arn: str) -> It
             "https://docs.aws.amazon.com/service-authorization/latest/reference/"
             "list_amazonsagemakerai.html",
         )
+    elif service == "sagemakera2iruntime" or (action == "s3:GetObject" and "Bucket.$" in arguments):
+        # A human review's calls (the loop, and its answers where A2I wrote them): declared
+        # with the review by ``human_review_calls``.
+        return
     elif action == "s3:GetObject":
         bucket = str(arguments["Bucket"])
         key = str(arguments.get("Key") or arguments["Key.$"])

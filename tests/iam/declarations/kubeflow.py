@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from mlpipes_constructs.compile.human_review import human_loop_prefix
 from tests.iam.calls import OTHER_ACCOUNT, Call, Declaration, Expect, RoleCalls
 from tests.iam.cfn import ACCOUNT, REGION
 from tests.iam.declarations._common import (
@@ -15,9 +16,13 @@ from tests.iam.declarations._common import (
     OTHER_KEY,
     JobScope,
     assume_role_calls,
+    flow_definition_arn,
     foundation,
+    human_review_calls,
     job_calls,
+    mlflow_secret_arn,
     pass_role_calls,
+    tracking_calls,
 )
 from tests.iam.model import AppModel, RoleSelector, Use
 
@@ -219,6 +224,8 @@ def _pipeline_tasks(model: AppModel, stack: str) -> Iterator[Call]:
     """What ``run_step`` calls for the reference pipeline's steps, and KFP's launcher in the
     same pods (the pipeline root under ``kfp/``)."""
     shared = foundation(model)
+    loop_prefix = human_loop_prefix("mlpipes-review-c", "Review")
+    yield from human_review_calls(shared, flow_definition_arn(model), loop_prefix)
     for noun, resource_type, slugs in _JOBS:
         for slug in slugs:
             job = _sagemaker(resource_type, f"{slug}-{KFP_RUN_TOKEN}")
@@ -314,6 +321,7 @@ def _job_security_groups(model: AppModel, stack: str) -> tuple[str, ...]:
 
 
 def _job_role(model: AppModel, stack: str) -> Iterator[Call]:
+    yield from tracking_calls(mlflow_secret_arn(model))
     yield from job_calls(
         model,
         JobScope(

@@ -21,11 +21,15 @@ from tests.iam.declarations._common import (
     RUN_TOKEN,
     JobScope,
     assume_role_calls,
+    flow_definition_arn,
     foundation,
+    human_review_calls,
     job_calls,
     log_group_arn,
+    mlflow_secret_arn,
     other_account_call,
     pass_role_calls,
+    tracking_calls,
 )
 from tests.iam.model import AppModel, Document, RoleSelector, Use
 
@@ -287,7 +291,11 @@ def _dag_task_calls(model: AppModel, stack: str, key: str) -> Iterator[Call]:
                 DOC_AIRFLOW_SAGEMAKER,
                 expect=Expect.DENIED,
             )
-        elif operator == "condition":
+        elif operator == "human_review":
+            yield from human_review_calls(
+                foundation(model), flow_definition_arn(model), task["human_loop_prefix"]
+            )
+        elif operator == "condition" and "json" in task["condition"]["left"]:
             operand = task["condition"]["left"]
             bucket, report = operand["json"]["uri"].removeprefix("s3://").split("/", 1)
             report = report.replace("{{ mlpipes_run_token(run_id) }}", DAG_RUN_TOKEN)
@@ -344,6 +352,7 @@ def _dag_task_calls(model: AppModel, stack: str, key: str) -> Iterator[Call]:
 
 
 def _job_role(model: AppModel, stack: str) -> Iterator[Call]:
+    yield from tracking_calls(mlflow_secret_arn(model))
     definition = _dag_definition(model, stack)
     (preprocess,) = [t for t in definition["tasks"] if t["task_id"] == "Preprocess"]
     security_groups = tuple(preprocess["config"]["NetworkConfig"]["VpcConfig"]["SecurityGroupIds"])

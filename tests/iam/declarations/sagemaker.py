@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from mlpipes_constructs.compile.human_review import human_loop_prefix
 from tests.iam.calls import Call, Declaration, Expect, RoleCalls, ServiceCalls
 from tests.iam.cfn import ACCOUNT
 from tests.iam.declarations._common import (
@@ -17,15 +18,20 @@ from tests.iam.declarations._common import (
     DOC_SFN_ROLE,
     DOC_SSE_KMS,
     EXECUTION_ID,
+    LOOP_UNIQUE,
     JobScope,
     assume_role_calls,
     definition,
+    flow_definition_arn,
     foundation,
+    human_review_calls,
     job_calls,
     job_log_calls,
     log_delivery_calls,
+    mlflow_secret_arn,
     pass_role_calls,
     task_states,
+    tracking_calls,
 )
 from tests.iam.declarations.stepfunctions import failure_topic_calls
 from tests.iam.model import AppModel, RoleSelector, Use
@@ -128,6 +134,8 @@ def _pipeline_role(model: AppModel, stack: str) -> Iterator[Call]:
                 DOC_SAGEMAKER_SAR,
                 expect=Expect.DENIED,
             )
+        elif kind == "Callback":
+            yield from _callback_calls(model, stack, shared.key_arn)
         elif kind in {"EndpointConfig", "Endpoint"}:
             raise ValueError(f"declare the calls of the {kind} step {step['Name']}")
         for property_file in step.get("PropertyFiles", []):
@@ -153,11 +161,99 @@ def _pipeline_role(model: AppModel, stack: str) -> Iterator[Call]:
     yield from assume_role_calls(role.arn, "sagemaker.amazonaws.com", DOC_SAGEMAKER_DEPUTY)
 
 
+DOC_CALLBACK = (
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/build-and-manage-steps-types.html"
+    "#step-type-callback"
+)
+DOC_SQS_KMS = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html"
+REVIEW_HANDLER_ROLE = RoleSelector(
+    "lambda.amazonaws.com", Use("AWS::Lambda::Function", "Role"), "RECORD_PREFIX"
+)
+REVIEW_LOOP_PREFIX = human_loop_prefix("mlpipes-review-classifier", "Review")
+
+
+def _review_queue(model: AppModel, stack: str) -> str:
+    """The ARN of the queue the callback steps send their messages to (the one with a DLQ)."""
+    logical_id, _ = model.only(stack, "AWS::SQS::Queue", lambda props: "RedrivePolicy" in props)
+    return model.arn(stack, logical_id)
+
+
+def _callback_calls(model: AppModel, stack: str, key_arn: str) -> Iterator[Call]:
+    """A callback step: SageMaker sends its message to the queue as the pipeline role."""
+    queue = _review_queue(model, stack)
+    send = Call("Review: send the callback message", "sqs:SendMessage", queue, DOC_CALLBACK)
+    yield send
+    yield send.denied("send to another queue", resource=f"arn:aws:sqs:{ARN}:someone-elses-queue")
+    via_sqs = {"kms:ViaService": "sqs.us-east-1.amazonaws.com", "kms:CallerAccount": ACCOUNT}
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        yield Call(
+            f"Review: encrypt the message ({action})", action, key_arn, DOC_SQS_KMS, context=via_sqs
+        )
+
+
+def _review_handler(model: AppModel, stack: str) -> Iterator[Call]:
+    """The handler that starts each review's human loop and completes the callback step."""
+    shared = foundation(model)
+    queue = _review_queue(model, stack)
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+        yield Call(f"consume the callback messages ({action})", action, queue, DOC_CALLBACK)
+    yield Call(
+        "decrypt the callback messages",
+        "kms:Decrypt",
+        shared.key_arn,
+        DOC_SQS_KMS,
+        context={"kms:ViaService": "sqs.us-east-1.amazonaws.com", "kms:CallerAccount": ACCOUNT},
+    )
+    execution = (
+        f"arn:aws:sagemaker:{ARN}:pipeline/mlpipes-review-classifier/execution/{EXECUTION_ID}"
+    )
+    for action in (
+        "sagemaker:SendPipelineExecutionStepSuccess",
+        "sagemaker:SendPipelineExecutionStepFailure",
+    ):
+        done = Call(f"complete the review step ({action})", action, execution, DOC_CALLBACK)
+        yield done
+    yield done.denied(
+        "complete a step of another pipeline",
+        resource=f"arn:aws:sagemaker:{ARN}:pipeline/other-pipeline/execution/{EXECUTION_ID}",
+    )
+    record = (
+        f"{shared.bucket_arn}/pipelines/mlpipes-review-classifier/human-loops/"
+        f"{REVIEW_LOOP_PREFIX}-{LOOP_UNIQUE}.json"
+    )
+    for action in ("s3:PutObject", "s3:GetObject"):
+        yield Call(f"keep the loop's callback token ({action})", action, record, DOC_CALLBACK)
+    yield Call(
+        "write outside the loop records",
+        "s3:PutObject",
+        f"{shared.bucket_arn}/pipelines/mlpipes-review-classifier/model.tar.gz",
+        DOC_CALLBACK,
+        expect=Expect.DENIED,
+    )
+    yield Call(
+        "encrypt the loop record",
+        "kms:GenerateDataKey",
+        shared.key_arn,
+        DOC_SSE_KMS,
+        context={"kms:ViaService": "s3.us-east-1.amazonaws.com", "kms:CallerAccount": ACCOUNT},
+    )
+    yield from human_review_calls(shared, flow_definition_arn(model), REVIEW_LOOP_PREFIX)
+    role = model.role(stack, REVIEW_HANDLER_ROLE)
+    yield Call(
+        "lambda.amazonaws.com assumes the role",
+        "sts:AssumeRole",
+        role.arn,
+        DOC_CALLBACK,
+        principal="lambda.amazonaws.com",
+    )
+
+
 def _vpc_security_groups(body: dict[str, Any]) -> tuple[str, ...]:
     return tuple(sorted(set(re.findall(r'"(sg-[0-9a-f]+)"', json.dumps(body)))))
 
 
 def _job_role(model: AppModel, stack: str) -> Iterator[Call]:
+    yield from tracking_calls(mlflow_secret_arn(model))
     name, body = _pipeline(model, stack)
     _, deploy = model.only(
         stack,
@@ -428,6 +524,7 @@ def _notification_key_logs(model: AppModel, stack: str) -> Iterator[Call]:
 DECLARATIONS: tuple[Declaration, ...] = (
     RoleCalls("sagemaker", "pipeline execution role", PIPELINE_ROLE, _pipeline_role),
     RoleCalls("sagemaker", "job and model role", JOB_ROLE, _job_role),
+    RoleCalls("sagemaker", "human review handler", REVIEW_HANDLER_ROLE, _review_handler),
     RoleCalls("sagemaker", "deploy-on-approval state machine", DEPLOY_ROLE, _deploy_role),
     RoleCalls("sagemaker", "S3 trigger state machine", TRIGGER_ROLE, _trigger_role),
     RoleCalls(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+from mlpipes_constructs.compile.human_review import human_loop_prefix
 from tests.iam.calls import OTHER_ACCOUNT, Call, Declaration, RoleCalls, ServiceCalls
 from tests.iam.cfn import ACCOUNT
 from tests.iam.declarations._common import (
@@ -16,8 +17,13 @@ from tests.iam.declarations._common import (
     RUN_TOKEN,
     JobScope,
     assume_role_calls,
+    flow_definition_arn,
+    foundation,
+    human_review_calls,
     job_calls,
+    mlflow_secret_arn,
     state_machine_calls,
+    tracking_calls,
 )
 from tests.iam.model import AppModel, RoleSelector, Use
 
@@ -31,6 +37,11 @@ JOB_ROLE = RoleSelector(
 
 def _state_machine(model: AppModel, stack: str) -> Iterator[Call]:
     yield from state_machine_calls(model, stack, "createTrainingJob")
+    yield from human_review_calls(
+        foundation(model),
+        flow_definition_arn(model),
+        human_loop_prefix("mlpipes-review-c", "Review"),
+    )
     role = model.role(stack, STATE_MACHINE_ROLE)
     yield from assume_role_calls(
         role.arn,
@@ -51,6 +62,7 @@ def _job_security_groups(model: AppModel, stack: str) -> tuple[str, ...]:
 
 
 def _job_role(model: AppModel, stack: str) -> Iterator[Call]:
+    yield from tracking_calls(mlflow_secret_arn(model))
     yield from job_calls(
         model,
         JobScope(
