@@ -63,6 +63,7 @@ NO_IDLE_COST: Mapping[str, str] = {
     "AWS::IAM::Role": "no charge",
     "AWS::KMS::Alias": "no charge",
     "AWS::Lambda::Function": "billed per request and GB-second",
+    "AWS::Lambda::EventSourceMapping": "no charge beyond the queue's requests",
     "AWS::Lambda::LayerVersion": "no charge beyond code storage",
     "AWS::Lambda::Permission": "no charge",
     "AWS::Logs::LogGroup": "ingestion and storage are usage",
@@ -74,6 +75,11 @@ NO_IDLE_COST: Mapping[str, str] = {
     "AWS::S3::BucketPolicy": "no charge",
     "AWS::SNS::Topic": "billed per request and delivery",
     "AWS::SNS::TopicPolicy": "no charge",
+    "AWS::SQS::Queue": (
+        "billed per request; Lambda's pollers long-poll an idle queue (about 0.65 million "
+        "requests a month, within SQS's free million)"
+    ),
+    "AWS::SQS::QueuePolicy": "no charge",
     "AWS::SSM::Parameter": "standard parameters are free",
     "AWS::SageMaker::FeatureGroup": "reads, writes and storage are usage",
     "AWS::SageMaker::HumanTaskUi": "A2I bills per reviewed object",

@@ -121,6 +121,7 @@ def _every_kind_definition(*, secure: bool) -> dict[str, Any]:
         code_locations={"code": CODE_URI},
         kms_key_id=KMS if secure else None,
         placement=NETWORK if secure else None,
+        callback_queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/reviews",
     )
 
 

@@ -328,8 +328,19 @@ def _pipeline_policy(template: dict[str, Any]) -> list[dict[str, Any]]:
 def test_reference_pipeline_role_has_scoped_statements_only(
     sagemaker_template: dict[str, Any],
 ) -> None:
-    statements = {s["Sid"]: s for s in _pipeline_policy(sagemaker_template)}
+    # The review queue's grant (statements without a Sid): send, and the key through SQS.
+    statements = {
+        s.get("Sid") or ",".join(_actions(s)): s for s in _pipeline_policy(sagemaker_template)
+    }
+    assert statements["sqs:SendMessage"]["Resource"] == {
+        "Fn::GetAtt": [statements["sqs:SendMessage"]["Resource"]["Fn::GetAtt"][0], "Arn"]
+    }
+    assert statements["kms:Decrypt,kms:GenerateDataKey"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": "sqs.us-east-1.amazonaws.com"}
+    }
     assert set(statements) == {
+        "sqs:SendMessage",
+        "kms:Decrypt,kms:GenerateDataKey",
         "PassJobRole",
         "RunModelPipelinesAny",
         "RunProcessingJobPipelinesAny",
@@ -571,10 +582,17 @@ def test_failed_executions_go_to_an_encrypted_tls_only_topic(
 def test_jobs_run_in_a_security_group_open_only_to_itself(
     sagemaker_template: dict[str, Any],
 ) -> None:
-    (ingress,) = resources(sagemaker_template, "AWS::EC2::SecurityGroupIngress").values()
-    properties = ingress["Properties"]
-    assert properties["IpProtocol"] == "-1"
-    assert properties["SourceSecurityGroupId"] == properties["GroupId"]
+    ingress_rules = [
+        rule["Properties"]
+        for rule in resources(sagemaker_template, "AWS::EC2::SecurityGroupIngress").values()
+    ]
+    (own,) = [rule for rule in ingress_rules if rule["IpProtocol"] == "-1"]
+    assert own["SourceSecurityGroupId"] == own["GroupId"]
+    # The only other rule lets the jobs reach the MLflow server's port, on the server's group.
+    (tracking,) = [rule for rule in ingress_rules if rule is not own]
+    assert tracking["SourceSecurityGroupId"] == own["GroupId"]
+    assert (tracking["IpProtocol"], tracking["FromPort"]) == ("tcp", tracking["ToPort"])
+    assert "Fn::GetStackOutput" in tracking["GroupId"]
 
 
 # --- Definition dicts, SDK pipelines, large definitions -----------------------------------

@@ -171,7 +171,6 @@ def valid_steps() -> list[Step]:
             report=StepOutput("Prep", "report", "report.json"),
             metrics={"accuracy": accuracy, "loss": TrainingMetric("Train", "loss")},
             inputs={"model": ModelArtifacts("Train"), "note": "check the recall"},
-            timeout_seconds=3600,
         ),
     ]
 
